@@ -1,0 +1,72 @@
+"""The rubric: every graded test's number, name, points and visibility, plus the grading thresholds and limits.
+
+This is the one place an instructor edits to change points, visibility or thresholds. Each entry's key is the id
+that the graded test method names with ``@graded("<id>")`` (see ``graded_tests/``); the test's module is given in
+``module`` so a newcomer can jump from a rubric row to its code. Visibility is Gradescope's: visible, hidden,
+after_due_date or after_published. A test worth 0 points is feedback only (the optional backprop functions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Item:
+    number: str
+    name: str
+    points: float
+    module: str  # graded_tests/<module>.py holds the test
+    visibility: str = "visible"
+
+
+RUBRIC: dict[str, Item] = {item_id: item for item_id, item in [
+    # Section 1, task 1: computational graphs (backprop/functions.py)
+    ("f1", Item("1.1", "backprop f1 (optional): value and gradients", 0, "test_backprop")),
+    ("f2", Item("1.2", "backprop f2 (optional): value and gradient", 0, "test_backprop")),
+    ("f3", Item("1.3", "backprop f3: softmax loss value and gradients, y = 1 and y = 2", 10, "test_backprop")),
+    ("f4", Item("1.4", "backprop f4 (optional): your own graph's gradients", 0, "test_backprop")),
+    # Section 1, task 2: layers (neuralnet/layers.py)
+    ("fc_forward", Item("2.1", "layers: fc_forward", 4, "test_layers")),
+    ("fc_backward", Item("2.2", "layers: fc_backward", 6, "test_layers")),
+    ("relu_forward", Item("2.3", "layers: relu_forward", 2, "test_layers")),
+    ("relu_backward", Item("2.4", "layers: relu_backward", 3, "test_layers")),
+    ("softmax_loss", Item("2.5", "layers: softmax_loss value, gradient and stability", 6, "test_layers")),
+    ("l2_regularization", Item("2.6", "layers: l2_regularization", 2, "test_layers")),
+    ("layers_edge_cases", Item("2.7", "layers: edge-case shapes (N = 1, one unit)", 2, "test_layers", "hidden")),
+    # Section 1, task 3: two-layer net (neuralnet/two_layer_net.py)
+    ("two_layer_init", Item("3.1", "TwoLayerNet: parameter shapes and initialization", 3, "test_two_layer_net")),
+    ("two_layer_forward", Item("3.2", "TwoLayerNet: forward matches FC-ReLU-FC", 4, "test_two_layer_net")),
+    ("two_layer_backward", Item("3.3", "TwoLayerNet: backward (numeric and reference gradients)", 6, "test_two_layer_net")),
+    # Section 1, task 4: training (neuralnet/train.py) and the trained checkpoint
+    ("training_step_own_model", Item("4.1", "training_step with your TwoLayerNet", 3, "test_training")),
+    ("training_step_probe_model", Item("4.2", "training_step with another model (L2 on weights only)", 4, "test_training")),
+    ("checkpoint_accuracy", Item("4.3", "checkpoint.pkl: CIFAR-10 test accuracy", 10, "test_training")),
+    # Section 2: notebooks
+    ("part1_notebook", Item("5.1", "part1.ipynb: executed, no errors, summary and accuracy plot", 4, "test_notebooks")),
+    ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
+    ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
+    ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+]}
+
+# Accuracy thresholds (percent): full credit at or above `full`, linear partial credit from `partial` up to `full`,
+# nothing below `partial`.
+THRESHOLDS = {
+    "checkpoint_accuracy": {"full": 40.0, "partial": 30.0},
+    "part1_accuracy": {"full": 85.0, "partial": 70.0, "strict": True},  # "> 85 %" in the spec: strictly above
+}
+
+# Limits for one sandboxed run of student code (one batch of calls). Gradescope gives 0.5 vCPU, 768 MB, 10 min.
+SANDBOX_LIMITS = {
+    "cpu_seconds": 20,
+    "wall_seconds": 30,
+    "memory_mb": 768,
+    "max_processes": 64,
+    "max_output_bytes": 64 * 1024,
+    "max_file_bytes": 64 * 1024 * 1024,
+}
+# Frameworks Section 1 files must not import.
+FORBIDDEN_IN_SECTION1 = ("torch", "tensorflow", "jax", "keras", "cupy")
+
+
+def total_points() -> float:
+    return sum(item.points for item in RUBRIC.values())

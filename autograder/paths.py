@@ -1,0 +1,97 @@
+"""Where things live: the repository, the marked kit, build outputs, and the data (from one setting).
+
+Data setting: the environment variable ``DLKIT_DATA`` names the folder of offline data (``FashionMNIST/raw/*.gz``,
+``cifar-10-jpeg/``, ``imagenet_class_index.json``, ``make_cifar10_batches.py``). It defaults to ``../shared/data``
+beside the repository when that folder exists. Data derived from it (the CIFAR-10 python batches, a writable copy of
+Fashion-MNIST, the grader's evaluation arrays) is built once into ``DLKIT_CACHE`` (default ``<repo>/.cache``).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+REPO = Path(__file__).resolve().parent.parent
+KIT = REPO / "kit"  # the marked reference kit: the single source of truth for every student-facing file
+DIST = REPO / "dist"
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("DLKIT_CACHE", REPO / ".cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_root() -> Optional[Path]:
+    """The offline data folder, or None when neither DLKIT_DATA nor ../shared/data exists."""
+    setting = os.environ.get("DLKIT_DATA")
+    path = Path(setting) if setting else REPO.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+def missing_data_reason(what: str) -> str:
+    """Why data is absent, phrased for a pytest skip or a build error."""
+    setting = os.environ.get("DLKIT_DATA")
+    where = f"DLKIT_DATA={setting}" if setting else f"{REPO.parent / 'shared' / 'data'} (set DLKIT_DATA to override)"
+    return f"{what} not available: no usable data folder at {where}"
+
+
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """A file lock in the cache, so parallel test workers build derived data once."""
+    with open(cache_dir() / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cifar10_dir() -> Optional[Path]:
+    """A ``cifar-10-batches-py`` folder in the original python-pickle layout, or None.
+
+    Uses ``DLKIT_DATA/cifar-10-batches-py`` when the real batches are there; otherwise rebuilds them once from
+    ``DLKIT_DATA/cifar-10-jpeg`` with the data folder's own ``make_cifar10_batches.py`` (about 20 s).
+    """
+    root = data_root()
+    if root is None:
+        return None
+    if (root / "cifar-10-batches-py" / "test_batch").is_file():
+        return root / "cifar-10-batches-py"
+    script = root / "make_cifar10_batches.py"
+    if not script.is_file():
+        return None
+    target = cache_dir() / "cifar-10-batches-py"
+    with _locked("cifar10"):
+        if not (target / "test_batch").is_file():
+            subprocess.run([sys.executable, str(script), str(cache_dir())], check=True,
+                           stdout=subprocess.DEVNULL)
+    return target
+
+
+def fashion_mnist_root() -> Optional[Path]:
+    """A writable root holding ``FashionMNIST/raw/*.gz`` (torchvision extracts beside them), or None."""
+    root = data_root()
+    source = root / "FashionMNIST" / "raw" if root else None
+    if source is None or not source.is_dir():
+        return None
+    target = cache_dir() / "fashion-mnist"
+    with _locked("fashion-mnist"):
+        raw = target / "FashionMNIST" / "raw"
+        if not all((raw / f.name).is_file() for f in source.glob("*.gz")):
+            raw.mkdir(parents=True, exist_ok=True)
+            for gz in source.glob("*.gz"):
+                shutil.copyfile(gz, raw / gz.name)
+    return target
+
+
+def imagenet_class_index() -> Optional[Path]:
+    """The Keras/torchvision ``imagenet_class_index.json`` from the data folder, or None."""
+    root = data_root()
+    path = root / "imagenet_class_index.json" if root else None
+    return path if path is not None and path.is_file() else None
