@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` measures the kit against its targets and writes BENCHMARKS.md."""

@@ -1,0 +1,529 @@
+"""Check a homework submission zip before you upload it to Gradescope.
+
+Usage (from the kit folder):
+
+    python check_submission.py uniqname.zip
+
+It prints each problem it finds and exits with status 1, or prints a summary of what the zip holds and exits 0.
+
+The zip must hold exactly one folder, named after your uniqname, with these files directly inside it:
+
+    functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
+
+The notebooks must be saved with their outputs (run every cell, then save) and without error outputs.
+`make_submission.py` builds such a zip for you and runs this check on it.
+
+The autograder imports this same file, so the checks here are exactly the checks Gradescope runs first. For that
+reason this module uses only the Python standard library (plus `nbformat`, imported lazily when it is installed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+REQUIRED_FILES = (
+    "functions.py",
+    "layers.py",
+    "train.py",
+    "two_layer_net.py",
+    "checkpoint.pkl",
+    "part1.ipynb",
+    "part2.ipynb",
+    "part1_model.pt",
+)
+
+# Where each required file lives in the kit, and what a student does when it is missing. make_submission.py reads
+# this table too, so the two tools never disagree about the list.
+KIT_SOURCES = {
+    "functions.py": ("backprop/functions.py", "it comes with the kit and holds your backprop code, f1..f4"),
+    "layers.py": ("neuralnet/layers.py", "it comes with the kit and holds your layer code"),
+    "train.py": ("neuralnet/train.py", "it comes with the kit and holds your training code and hyper-parameters"),
+    "two_layer_net.py": ("neuralnet/two_layer_net.py", "it comes with the kit and holds your TwoLayerNet"),
+    "checkpoint.pkl": (
+        "neuralnet/checkpoint.pkl",
+        "run `python train.py` inside neuralnet/ to create neuralnet/checkpoint.pkl",
+    ),
+    "part1.ipynb": ("part1.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
+    "part2.ipynb": ("part2.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
+    "part1_model.pt": (
+        "part1_model.pt",
+        "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
+    ),
+}
+
+NOTEBOOKS = tuple(name for name in REQUIRED_FILES if name.endswith(".ipynb"))
+
+# Lenient on purpose: real uniqnames are 3-8 lowercase letters, but some courses use longer login names.
+UNIQNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+
+MIB = 1024 * 1024
+MAX_FILE_BYTES = 50 * MIB  # any single file above this is refused (Gradescope's grader has 768 MB of memory)
+MAX_TOTAL_BYTES = 200 * MIB
+MAX_FILES = 200
+MAX_RATIO = 200
+# Small, very regular files (a notebook full of zeros) compress well for innocent reasons; only a member that also
+# expands to more than this is judged by its compression ratio.
+RATIO_MIN_BYTES = 1 * MIB
+
+COMPILED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe", ".o")
+_CHUNK = 64 * 1024
+
+
+class SubmissionError(Exception):
+    """The submission cannot be checked any further; the message tells the student why."""
+
+
+def _is_ignored(name: str) -> bool:
+    """Archive clutter that macOS and Finder add; skipped silently, never extracted."""
+    parts = PurePosixPath(name).parts
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store")
+
+
+def _format_size(num_bytes: int) -> str:
+    if num_bytes < 1024:
+        return f"{num_bytes} B"
+    if num_bytes < MIB:
+        return f"{num_bytes / 1024:.1f} KB"
+    return f"{num_bytes / MIB:.1f} MB"
+
+
+def _unsafe_name_reason(name: str) -> str | None:
+    """Why a member name could write outside the extraction folder, or None when it is safe."""
+    if "\x00" in name:
+        return "contains a NUL character"
+    if "\\" in name:
+        return "contains a backslash (build the zip with make_submission.py, not a Windows tool)"
+    if name.startswith("/"):
+        return "is an absolute path"
+    if re.match(r"^[A-Za-z]:", name):
+        return "starts with a drive letter"
+    if any(part == ".." for part in name.split("/")):
+        return "contains '..'"
+    if not name.strip("/"):
+        return "is empty"
+    return None
+
+
+def _member_type_reason(info: zipfile.ZipInfo) -> str | None:
+    """Why a member is not a plain file or folder (symlink, device, ...), or None when it is one."""
+    mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode)
+    # Zips written on Windows carry no Unix mode at all (kind 0): those are plain files or folders.
+    if kind in (0, stat.S_IFREG, stat.S_IFDIR):
+        return None
+    if kind == stat.S_IFLNK:
+        return "is a symbolic link"
+    return "is a device, pipe or socket, not a plain file"
+
+
+def safe_extract(
+    zip_path: str | os.PathLike,
+    dest_dir: str | os.PathLike,
+    *,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_files: int = MAX_FILES,
+    max_ratio: float = MAX_RATIO,
+) -> Path:
+    """Extract an untrusted zip into dest_dir, refusing anything that could harm the machine.
+
+    Refused (SubmissionError, with a reason a student understands): not a zip or a damaged zip; member names that
+    could escape dest_dir (absolute, '..', drive letters, backslashes); symlinks and device files; duplicate names;
+    encrypted members; more than max_files entries; more than max_total_bytes uncompressed; a member whose
+    compression ratio exceeds max_ratio (zip bombs). Sizes are checked as declared in the zip AND counted while
+    extracting, because declared sizes can lie. `__MACOSX/` and `.DS_Store` entries are skipped. Extracted files
+    get mode 0o644 and folders 0o755, whatever the zip says.
+
+    Args:
+        zip_path: the zip to extract.
+        dest_dir: an empty or not yet existing folder. After a SubmissionError it may hold part of the zip;
+            the caller removes it.
+    Returns:
+        dest_dir as an absolute Path.
+    """
+    zip_path = Path(zip_path)
+    dest = Path(dest_dir).absolute()
+    if dest.exists() and any(dest.iterdir()):
+        raise ValueError(f"safe_extract needs an empty destination folder, got {dest}")
+    if not zip_path.is_file():
+        raise SubmissionError(f"{zip_path} does not exist or is not a file.")
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as exc:
+        raise SubmissionError(f"{zip_path.name} is not a valid zip file: it is damaged or not a zip ({exc}).") from exc
+    except OSError as exc:
+        raise SubmissionError(f"{zip_path.name} cannot be read ({exc}).") from exc
+
+    with archive:
+        members = _validated_members(archive, max_total_bytes, max_files, max_ratio)
+        dest.mkdir(parents=True, exist_ok=True)
+        total_written = 0
+        for info, parts in members:
+            target = dest.joinpath(*parts)
+            # Belt and braces: the name checks above should make this impossible.
+            if os.path.commonpath([str(dest), os.path.abspath(target)]) != str(dest):
+                raise SubmissionError(f"The zip entry {info.filename!r} would be extracted outside its folder.")
+            try:
+                if info.is_dir():
+                    target.mkdir(mode=0o755, parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                total_written += _extract_member(archive, info, target, max_total_bytes - total_written, max_ratio)
+            except OSError as exc:  # a name too long for the disk, a file where a folder should be, a full disk
+                raise SubmissionError(
+                    f"The zip entry {info.filename!r} cannot be extracted ({exc.strerror or exc}); "
+                    "use short, plain file names."
+                ) from exc
+    return dest
+
+
+def _validated_members(
+    archive: zipfile.ZipFile, max_total_bytes: int, max_files: int, max_ratio: float
+) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+    """Check every entry's metadata before anything is written; return the entries to extract with their parts."""
+    members = []
+    seen: dict[str, str] = {}
+    file_paths: set[tuple[str, ...]] = set()
+    declared_total = 0
+    for info in archive.infolist():
+        name = info.filename
+        if _is_ignored(name):
+            continue
+        reason = _unsafe_name_reason(name)
+        if reason:
+            raise SubmissionError(f"The zip entry {name!r} {reason}; the zip must only hold your folder and its files.")
+        reason = _member_type_reason(info)
+        if reason:
+            raise SubmissionError(f"The zip entry {name!r} {reason}; put the real file in the zip instead.")
+        if info.flag_bits & 0x1:
+            raise SubmissionError(f"The zip entry {name!r} is encrypted; make the zip without a password.")
+        parts = tuple(part for part in name.split("/") if part not in ("", "."))
+        # Case-folded, so the zip extracts the same way on case-insensitive disks (macOS, Windows).
+        key = "/".join(parts).casefold()
+        if key in seen:
+            names = repr(name) if seen[key] == name else f"{seen[key]!r} and {name!r}"
+            raise SubmissionError(f"The zip holds two entries named {names}; keep only one.")
+        seen[key] = name
+        if not info.is_dir():
+            file_paths.add(parts)
+        members.append((info, parts))
+        if len(members) > max_files:
+            raise SubmissionError(
+                f"The zip holds more than {max_files} files and folders; submit only the required files."
+            )
+        declared_total += info.file_size
+        if declared_total > max_total_bytes:
+            raise SubmissionError(
+                f"The zip's contents add up to more than {_format_size(max_total_bytes)} uncompressed; "
+                "submit only the required files."
+            )
+        if info.file_size > RATIO_MIN_BYTES and info.file_size > max_ratio * max(info.compress_size, 1):
+            raise SubmissionError(
+                f"The zip entry {name!r} expands {info.file_size / max(info.compress_size, 1):.0f} times "
+                f"(more than {max_ratio:g}); that looks like a zip bomb, not a homework file."
+            )
+    # A file and a folder with the same path ('a' and 'a/b') cannot both be extracted.
+    for parts in file_paths:
+        for depth in range(1, len(parts)):
+            if parts[:depth] in file_paths:
+                raise SubmissionError(
+                    f"The zip holds both a file {'/'.join(parts[:depth])!r} and a folder of that name."
+                )
+    return members
+
+
+def _extract_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, bytes_left: int, max_ratio: float
+) -> int:
+    """Copy one member to target, counting the bytes actually produced; return how many were written."""
+    # Counted independently of the declared sizes, which a crafted zip can fake.
+    ratio_limit = max(RATIO_MIN_BYTES, max_ratio * max(info.compress_size, 1))
+    written = 0
+    # O_EXCL: never follow or overwrite something already there (a planted symlink, for one).
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out, archive.open(info) as src:
+            while True:
+                chunk = src.read(_CHUNK)
+                if not chunk:
+                    break
+                written += len(chunk)
+                if written > bytes_left:
+                    raise SubmissionError(
+                        f"The zip entry {info.filename!r} expands beyond the size limit for the whole zip; "
+                        "that looks like a zip bomb, not a homework file."
+                    )
+                if written > ratio_limit:
+                    raise SubmissionError(
+                        f"The zip entry {info.filename!r} expands more than {max_ratio:g} times its compressed "
+                        "size; that looks like a zip bomb, not a homework file."
+                    )
+                out.write(chunk)
+    except zipfile.BadZipFile as exc:
+        raise SubmissionError(
+            f"The zip entry {info.filename!r} is damaged: its recorded size or checksum does not match its "
+            f"contents ({exc}). Make the zip again with make_submission.py."
+        ) from exc
+    except (zlib.error, EOFError, NotImplementedError) as exc:
+        raise SubmissionError(
+            f"The zip entry {info.filename!r} cannot be decompressed ({exc}). "
+            "Make the zip again with make_submission.py."
+        ) from exc
+    os.chmod(target, 0o644)  # the umask may have removed bits; never keep setuid or exec bits from the zip
+    return written
+
+
+def find_submission_folder(root: str | os.PathLike) -> Path:
+    """The single top-level folder (the uniqname) inside an extracted submission.
+
+    `__MACOSX` and dotfiles (`.DS_Store`) are ignored. Raises SubmissionError when there is no folder, several
+    folders, or files beside the folder.
+    """
+    root = Path(root)
+    entries = sorted(p for p in root.iterdir() if p.name != "__MACOSX" and not p.name.startswith("."))
+    folders = [p for p in entries if p.is_dir() and not p.is_symlink()]
+    loose = [p for p in entries if p not in folders]
+    if not folders and loose:
+        raise SubmissionError(
+            "The files sit at the top of the zip: put them in one folder named after your uniqname and zip that "
+            f"folder (found {', '.join(p.name for p in loose)})."
+        )
+    if not folders:
+        raise SubmissionError("The zip is empty: it must hold one folder named after your uniqname.")
+    if len(folders) > 1:
+        raise SubmissionError(
+            "The zip must hold exactly one folder (your uniqname), but it holds "
+            f"{len(folders)}: {', '.join(p.name for p in folders)}."
+        )
+    if loose:
+        raise SubmissionError(
+            f"Files sit beside your folder {folders[0].name!r} at the top of the zip: "
+            f"{', '.join(p.name for p in loose)}. Move them into the folder or leave them out."
+        )
+    return folders[0]
+
+
+def _load_notebook(path: Path) -> dict:
+    """Parse a notebook as a plain dict (nbformat when installed, else json); raise ValueError when unreadable."""
+    try:
+        import nbformat
+    except ImportError:
+        nbformat = None
+    if nbformat is not None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                # Schema problems are captured, not logged or raised: notebooks saved by Colab or older Jupyter
+                # often fail validation yet hold everything the graders need.
+                return nbformat.read(handle, as_version=4, capture_validation_error={})
+        # nbformat's reader errors (NotJSONError, NBFormatError) and decoding errors are ValueErrors; conversion of
+        # a malformed old-format notebook fails with KeyError/TypeError/AttributeError.
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    try:
+        with open(path, encoding="utf-8") as handle:
+            notebook = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(notebook, dict):
+        raise ValueError("the file is JSON but not a notebook")
+    return notebook
+
+
+def _code_cells(notebook: dict) -> list[dict]:
+    """Code cells of a notebook dict, for format 4 ('cells') and format 3 ('worksheets')."""
+    if "cells" in notebook:
+        cells = notebook["cells"]
+    else:
+        cells = [cell for sheet in notebook.get("worksheets", []) for cell in sheet.get("cells", [])]
+    if not isinstance(cells, list):
+        raise ValueError("its 'cells' entry is not a list")
+    return [cell for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", cell.get("input", ""))
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def check_notebook(path: Path) -> list[str]:
+    """Problems with one notebook: unreadable, never executed (no outputs), or holding error outputs."""
+    name = path.name
+    try:
+        notebook = _load_notebook(path)
+        cells = _code_cells(notebook)
+    except ValueError as exc:
+        return [f"{name} is not a readable notebook ({exc}). Save it again from Jupyter or Colab."]
+    code_cells = [cell for cell in cells if _cell_source(cell).strip()]
+    if not code_cells:
+        return [f"{name} has no code cells; did you submit the right notebook?"]
+    problems = []
+    if not any(cell.get("outputs") for cell in code_cells):
+        problems.append(
+            f"{name} has no outputs: run all its cells (Run All), then save it before zipping, "
+            "so the graders can see your results."
+        )
+    for number, cell in enumerate(cells, start=1):
+        for output in cell.get("outputs") or []:
+            if isinstance(output, dict) and output.get("output_type") in ("error", "pyerr"):
+                problems.append(
+                    f"{name}: code cell {number} ends with an error "
+                    f"({output.get('ename', 'Error')}: {output.get('evalue', '')}). "
+                    "Fix it, run the notebook again and save it."
+                )
+    return problems
+
+
+def check_folder(folder: str | os.PathLike, uniqname: str | None = None) -> list[str]:
+    """Problems with an extracted submission folder; an empty list means it is fine.
+
+    Checks: the folder name (and uniqname, when given) look like a uniqname and agree; every required file is
+    present directly in the folder and not empty; the notebooks parse, have outputs and no error outputs; there is
+    nothing odd besides (other notebooks, compiled files, __pycache__, symlinks, files over 50 MB).
+    Other extra files (a plot, a README) are allowed.
+    """
+    folder = Path(folder)
+    problems: list[str] = []
+
+    if not UNIQNAME_PATTERN.match(folder.name):
+        problems.append(
+            f"The folder name {folder.name!r} is not a uniqname: use your uniqname in lowercase "
+            "(letters, digits, '_' or '-', starting with a letter)."
+        )
+    if uniqname is not None:
+        if not UNIQNAME_PATTERN.match(uniqname):
+            problems.append(f"{uniqname!r} is not a valid uniqname (lowercase letters, digits, '_' or '-').")
+        elif folder.name != uniqname:
+            problems.append(f"The folder is named {folder.name!r} but your uniqname is {uniqname!r}; rename it.")
+
+    found_elsewhere = _files_below(folder)
+    for name in REQUIRED_FILES:
+        path = folder / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            problems.append(f"{name} is not a plain file.")
+        elif not path.exists():
+            hint = KIT_SOURCES[name][1]
+            misplaced = [rel for rel in found_elsewhere if rel.name == name and len(rel.parts) > 1]
+            if misplaced:
+                problems.append(
+                    f"{name} is missing from the top of your folder (found {misplaced[0].as_posix()}); "
+                    "put it directly in the folder."
+                )
+            else:
+                problems.append(f"{name} is missing ({hint}).")
+        elif path.stat().st_size == 0:
+            problems.append(f"{name} is empty.")
+        elif name in NOTEBOOKS:
+            problems.extend(check_notebook(path))
+
+    problems.extend(_odd_extras(folder, found_elsewhere))
+    return problems
+
+
+def _files_below(folder: Path) -> list[Path]:
+    """Every entry below folder (files, folders, links), relative to it, without following symlinks."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        base = Path(dirpath).relative_to(folder)
+        dirnames.sort()
+        for entry in dirnames + sorted(filenames):
+            found.append(base / entry)
+    return found
+
+
+def _odd_extras(folder: Path, entries: list[Path]) -> list[str]:
+    """Extra entries worth refusing; ordinary extras (plot.pdf, README.md) pass."""
+    problems = []
+    required = {Path(name) for name in REQUIRED_FILES}
+    for rel in entries:
+        path = folder / rel
+        shown = rel.as_posix()
+        if rel.name == ".DS_Store":
+            continue
+        if path.is_symlink():
+            problems.append(f"{shown} is a symbolic link; put the real file in the folder instead.")
+            continue
+        if path.is_dir():
+            if rel.name == "__pycache__":
+                problems.append(f"Remove the folder {shown}/ (Python's compiled cache).")
+            elif rel.name == ".ipynb_checkpoints":
+                problems.append(f"Remove the folder {shown}/ (Jupyter's autosave copies).")
+            continue
+        if any(part in ("__pycache__", ".ipynb_checkpoints") for part in rel.parts[:-1]):
+            continue  # reported once, as its folder
+        if not path.is_file():
+            problems.append(f"{shown} is not a plain file.")
+            continue
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(
+                f"{shown} is {_format_size(size)}; files over {_format_size(MAX_FILE_BYTES)} are not accepted."
+            )
+        if rel in required:
+            continue
+        if rel.suffix == ".ipynb":
+            problems.append(
+                f"{shown} is an extra notebook; only {' and '.join(NOTEBOOKS)} are graded, remove the others."
+            )
+        elif rel.suffix in COMPILED_SUFFIXES:
+            problems.append(f"{shown} is a compiled file; submit source files only.")
+    return problems
+
+
+def check_zip(zip_path: str | os.PathLike, uniqname: str | None = None) -> list[str]:
+    """Problems with a submission zip (empty list = fine): extracts it safely into a temporary folder and checks it."""
+    workdir = Path(tempfile.mkdtemp(prefix="check_submission_"))
+    try:
+        try:
+            root = safe_extract(zip_path, workdir / "root")
+            folder = find_submission_folder(root)
+        except SubmissionError as exc:
+            return [str(exc)]
+        return check_folder(folder, uniqname)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def zip_summary(zip_path: str | os.PathLike) -> list[str]:
+    """Lines describing the contents of a zip that passed check_zip: each file with its size, then totals."""
+    zip_path = Path(zip_path)
+    with zipfile.ZipFile(zip_path) as archive:
+        files = [info for info in archive.infolist() if not info.is_dir() and not _is_ignored(info.filename)]
+    lines = []
+    for info in sorted(files, key=lambda item: item.filename):
+        lines.append(f"  {info.filename:<40} {_format_size(info.file_size):>10}")
+    total = sum(info.file_size for info in files)
+    lines.append(f"  {len(files)} files, {_format_size(total)} in all ({_format_size(zip_path.stat().st_size)} zipped)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: check the zip, print problems (exit 1) or a summary (exit 0)."""
+    parser = argparse.ArgumentParser(description="Check a homework submission zip before uploading it.")
+    parser.add_argument("zip", type=Path, help="the zip to check, e.g. uniqname.zip")
+    parser.add_argument("--uniqname", help="also check that the folder in the zip is named after this uniqname")
+    args = parser.parse_args(argv)
+
+    problems = check_zip(args.zip, args.uniqname)
+    if problems:
+        print(f"{args.zip} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:")
+        for problem in problems:
+            print(f"  - {problem}")
+        print(f"Fix {'them' if len(problems) != 1 else 'it'} and check again before uploading.")
+        return 1
+    print(f"{args.zip} looks good. It contains:")
+    for line in zip_summary(args.zip):
+        print(line)
+    print("Upload this zip to Gradescope.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,435 @@
+"""kit/check_submission.py and kit/make_submission.py: a good zip passes, every failure mode is refused by name."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+import stat
+import struct
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+KIT = Path(__file__).resolve().parents[1] / "kit"
+UNIQ = "jdoe"
+
+
+def _load(module_name: str, filename: str):
+    spec = importlib.util.spec_from_file_location(module_name, KIT / filename)
+    module = importlib.util.module_from_spec(spec)
+    # make_submission imports check_submission from kit/: keep a __pycache__ out of the student kit.
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = saved
+    return module
+
+
+cs = _load("kit_check_submission", "check_submission.py")
+ms = _load("kit_make_submission", "make_submission.py")
+
+
+# ---------------------------------------------------------------- builders
+
+def _notebook(outputs=True, error=False) -> str:
+    """A tiny notebook that looks executed (stdout output), optionally with an error output."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('accuracy', 0.9)", execution_count=1)
+    if outputs:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="accuracy 0.9\n")]
+    cells = [nbformat.v4.new_markdown_cell("# Part"), cell]
+    if error:
+        bad = nbformat.v4.new_code_cell("1/0", execution_count=2)
+        bad.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                              traceback=["ZeroDivisionError: division by zero"])]
+        cells.append(bad)
+    nb.cells = cells
+    return nbformat.writes(nb)
+
+
+def _good_files() -> dict[str, bytes]:
+    files = {name: f"# {name}\nx = 1\n".encode() for name in cs.REQUIRED_FILES}
+    files["checkpoint.pkl"] = bytes(range(256)) * 4
+    files["part1_model.pt"] = bytes(range(255, -1, -1)) * 4
+    files["part1.ipynb"] = _notebook().encode()
+    files["part2.ipynb"] = _notebook().encode()
+    return files
+
+
+def _zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _good_entries(**changes) -> dict[str, bytes]:
+    """Entries of a good zip; keyword changes replace (bytes) or drop (None) files inside the folder."""
+    files = _good_files()
+    for name, data in changes.items():
+        name = name.replace("__", ".")
+        if data is None:
+            files.pop(name)
+        else:
+            files[name] = data
+    return {f"{UNIQ}/{name}": data for name, data in files.items()}
+
+
+def _patch_headers(data: bytes, *, size: int | None = None, flag: int | None = None) -> bytes:
+    """Rewrite every local and central header's uncompressed size and/or flag bits (a crafted zip)."""
+    buf = bytearray(data)
+    for signature, flag_at, size_at in ((b"PK\x03\x04", 6, 22), (b"PK\x01\x02", 8, 24)):
+        start = 0
+        while (start := buf.find(signature, start)) != -1:
+            if flag is not None:
+                struct.pack_into("<H", buf, start + flag_at, flag)
+            if size is not None:
+                struct.pack_into("<I", buf, start + size_at, size)
+            start += 4
+    return bytes(buf)
+
+
+# Each case: (id, builds the zip in tmp_path, text the output must contain).
+
+def case_missing_file(tmp):
+    return _zip(tmp / "s.zip", _good_entries(**{"checkpoint__pkl": None}))
+
+
+def case_two_folders(tmp):
+    entries = _good_entries()
+    entries["other/functions.py"] = b"x = 1\n"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_file_beside_folder(tmp):
+    entries = _good_entries()
+    entries["notes.txt"] = b"hello\n"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_no_folder(tmp):
+    return _zip(tmp / "s.zip", _good_files())
+
+
+def case_notebook_without_outputs(tmp):
+    return _zip(tmp / "s.zip", _good_entries(part1__ipynb=_notebook(outputs=False).encode()))
+
+
+def case_notebook_with_error(tmp):
+    return _zip(tmp / "s.zip", _good_entries(part2__ipynb=_notebook(error=True).encode()))
+
+
+def case_notebook_not_json(tmp):
+    return _zip(tmp / "s.zip", _good_entries(part1__ipynb=b"{not json"))
+
+
+def case_not_a_zip(tmp):
+    path = tmp / "s.zip"
+    path.write_bytes(b"this is a text file, not a zip\n" * 10)
+    return path
+
+
+def case_truncated_zip(tmp):
+    data = _zip(tmp / "full.zip", _good_entries()).read_bytes()
+    path = tmp / "s.zip"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def case_traversal_dotdot(tmp):
+    entries = _good_entries()
+    entries["../x"] = b"evil\n"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_traversal_absolute(tmp):
+    entries = _good_entries()
+    entries["/abs/x"] = b"evil\n"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_backslash(tmp):
+    entries = _good_entries()
+    entries[f"{UNIQ}\\..\\..\\x"] = b"evil\n"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_symlink_member(tmp):
+    path = _zip(tmp / "s.zip", _good_entries(**{"layers__py": None}))
+    with zipfile.ZipFile(path, "a") as archive:
+        info = zipfile.ZipInfo(f"{UNIQ}/layers.py")
+        info.create_system = 3  # Unix, so external_attr holds a mode
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(info, "/etc/passwd")
+    return path
+
+
+def case_device_member(tmp):
+    path = _zip(tmp / "s.zip", _good_entries())
+    with zipfile.ZipFile(path, "a") as archive:
+        info = zipfile.ZipInfo(f"{UNIQ}/dev")
+        info.create_system = 3
+        info.external_attr = (stat.S_IFCHR | 0o666) << 16
+        archive.writestr(info, "")
+    return path
+
+
+def case_duplicate_names(tmp):
+    path = _zip(tmp / "s.zip", _good_entries())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate we add on purpose
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(f"{UNIQ}/train.py", b"y = 2\n")
+    return path
+
+
+def case_encrypted(tmp):
+    path = _zip(tmp / "s.zip", _good_entries())
+    path.write_bytes(_patch_headers(path.read_bytes(), flag=0x1))
+    return path
+
+
+def case_zip_bomb_ratio(tmp):
+    return _zip(tmp / "s.zip", _good_entries(**{"layers__py": b"\0" * (20 * 1024 * 1024)}))
+
+
+def case_zip_bomb_lying_size(tmp):
+    # 5 MiB of zeros that the headers claim are 100 bytes: every declared-size check passes.
+    path = _zip(tmp / "s.zip", {f"{UNIQ}/layers.py": b"\0" * (5 * 1024 * 1024)})
+    path.write_bytes(_patch_headers(path.read_bytes(), size=100))
+    return path
+
+
+def case_too_many_files(tmp):
+    entries = _good_entries()
+    entries.update({f"{UNIQ}/extra/{i}.txt": b"x" for i in range(250)})
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_extra_notebook(tmp):
+    entries = _good_entries()
+    entries[f"{UNIQ}/part1-copy.ipynb"] = _notebook().encode()
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_pycache(tmp):
+    entries = _good_entries()
+    entries[f"{UNIQ}/__pycache__/layers.cpython-310.pyc"] = b"\x00compiled"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_misplaced_file(tmp):
+    entries = _good_entries(**{"layers__py": None})
+    entries[f"{UNIQ}/neuralnet/layers.py"] = b"x = 1\n"
+    return _zip(tmp / "s.zip", entries)
+
+
+def case_bad_uniqname(tmp):
+    return _zip(tmp / "s.zip", {name.replace(UNIQ, "John Doe", 1): data for name, data in _good_entries().items()})
+
+
+FAILURES = [
+    (case_missing_file, ["checkpoint.pkl is missing", "train.py"]),
+    (case_two_folders, ["exactly one folder", "jdoe", "other"]),
+    (case_file_beside_folder, ["beside your folder", "notes.txt"]),
+    (case_no_folder, ["top of the zip", "one folder"]),
+    (case_notebook_without_outputs, ["part1.ipynb has no outputs"]),
+    (case_notebook_with_error, ["part2.ipynb", "ZeroDivisionError"]),
+    (case_notebook_not_json, ["part1.ipynb is not a readable notebook"]),
+    (case_not_a_zip, ["not a valid zip"]),
+    (case_truncated_zip, ["not a valid zip"]),
+    (case_traversal_dotdot, ["'../x'", "contains '..'"]),
+    (case_traversal_absolute, ["'/abs/x'", "absolute path"]),
+    (case_backslash, ["backslash"]),
+    (case_symlink_member, ["jdoe/layers.py", "symbolic link"]),
+    (case_device_member, ["jdoe/dev", "device"]),
+    (case_duplicate_names, ["two entries", "train.py"]),
+    (case_encrypted, ["encrypted"]),
+    (case_zip_bomb_ratio, ["jdoe/layers.py", "zip bomb"]),
+    (case_zip_bomb_lying_size, ["jdoe/layers.py", "does not match"]),
+    (case_too_many_files, ["more than 200 files"]),
+    (case_extra_notebook, ["part1-copy.ipynb", "extra notebook"]),
+    (case_pycache, ["__pycache__"]),
+    (case_misplaced_file, ["layers.py is missing", "neuralnet/layers.py"]),
+    (case_bad_uniqname, ["'John Doe'", "not a uniqname"]),
+]
+
+
+# ---------------------------------------------------------------- tests
+
+def test_good_zip_passes(tmp_path, capsys):
+    path = _zip(tmp_path / f"{UNIQ}.zip", _good_entries())
+    assert cs.check_zip(path) == []
+    assert cs.main([str(path), "--uniqname", UNIQ]) == 0
+    out = capsys.readouterr().out
+    assert "looks good" in out
+    for name in cs.REQUIRED_FILES:
+        assert f"{UNIQ}/{name}" in out
+
+
+@pytest.mark.parametrize("build, expected", FAILURES, ids=[build.__name__[5:] for build, _ in FAILURES])
+def test_failure_is_refused_by_name(tmp_path, capsys, build, expected):
+    path = build(tmp_path)
+    assert cs.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    for text in expected:
+        assert text in out, f"expected {text!r} in the output:\n{out}"
+    assert "looks good" not in out
+
+
+def test_macosx_and_ds_store_are_ignored(tmp_path):
+    entries = _good_entries()
+    entries["__MACOSX/jdoe/._layers.py"] = b"\0\5\26\7apple double"
+    entries["__MACOSX/._jdoe"] = b"\0\5\26\7"
+    entries[f"{UNIQ}/.DS_Store"] = b"\0\0\0\1Bud1"
+    entries[".DS_Store"] = b"\0\0\0\1Bud1"
+    path = _zip(tmp_path / "s.zip", entries)
+    assert cs.check_zip(path) == []
+    root = cs.safe_extract(path, tmp_path / "out")
+    assert sorted(p.name for p in root.iterdir()) == [UNIQ]
+    assert not (root / UNIQ / ".DS_Store").exists()
+
+
+def test_ordinary_extras_are_allowed(tmp_path):
+    entries = _good_entries()
+    entries[f"{UNIQ}/plot.pdf"] = b"%PDF-1.4\n"
+    entries[f"{UNIQ}/README.md"] = b"notes\n"
+    assert cs.check_zip(_zip(tmp_path / "s.zip", entries)) == []
+
+
+def test_uniqname_must_match_folder(tmp_path, capsys):
+    path = _zip(tmp_path / "s.zip", _good_entries())
+    assert cs.main([str(path), "--uniqname", "asmith"]) == 1
+    assert "'jdoe' but your uniqname is 'asmith'" in capsys.readouterr().out
+
+
+def test_extracted_files_get_plain_permissions(tmp_path):
+    path = _zip(tmp_path / "s.zip", _good_entries(**{"train__py": None}))
+    with zipfile.ZipFile(path, "a") as archive:
+        info = zipfile.ZipInfo(f"{UNIQ}/train.py")
+        info.create_system = 3
+        info.external_attr = (stat.S_IFREG | stat.S_ISUID | 0o777) << 16
+        archive.writestr(info, "x = 1\n")
+    root = cs.safe_extract(path, tmp_path / "out")
+    assert stat.S_IMODE((root / UNIQ / "train.py").stat().st_mode) == 0o644
+
+
+def test_declared_total_size_limit(tmp_path):
+    path = _zip(tmp_path / "s.zip", _good_entries(**{"checkpoint__pkl": bytes(range(256)) * 4096}))
+    with pytest.raises(cs.SubmissionError, match="more than 512.0 KB"):
+        cs.safe_extract(path, tmp_path / "out", max_total_bytes=512 * 1024)
+
+
+def test_bytes_counted_while_extracting(tmp_path, monkeypatch):
+    # CPython's zipfile stops at the declared size, but safe_extract must not rely on that: feed it a reader that
+    # produces far more bytes than the zip records, and the count alone must stop the extraction.
+    path = _zip(tmp_path / "s.zip", {f"{UNIQ}/big.bin": b"\0" * 1000})
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, info, *a, **k: io.BytesIO(b"\0" * (5 * 1024 * 1024)))
+    with pytest.raises(cs.SubmissionError, match="zip bomb"):
+        cs.safe_extract(path, tmp_path / "out")
+    with pytest.raises(cs.SubmissionError, match="size limit for the whole zip"):
+        cs.safe_extract(path, tmp_path / "out2", max_total_bytes=64 * 1024)
+
+
+def test_notebooks_checked_without_nbformat(tmp_path, monkeypatch):
+    # The grader may run where nbformat is absent: the json fallback must find the same problems.
+    good = tmp_path / "good.ipynb"
+    good.write_text(_notebook())
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(_notebook(error=True))
+    empty = tmp_path / "empty.ipynb"
+    empty.write_text(_notebook(outputs=False))
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    monkeypatch.setitem(sys.modules, "nbformat", None)  # importing nbformat now raises ImportError
+    assert cs.check_notebook(good) == []
+    assert "ZeroDivisionError" in " ".join(cs.check_notebook(bad))
+    assert "has no outputs" in " ".join(cs.check_notebook(empty))
+    assert "not a readable notebook" in " ".join(cs.check_notebook(broken))
+
+
+def test_check_submission_imports_only_stdlib():
+    tree = ast.parse((KIT / "check_submission.py").read_text())
+    top_level = set()
+    for node in tree.body:  # module-level imports only; nbformat is imported lazily inside a function
+        if isinstance(node, ast.Import):
+            top_level.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top_level.add(node.module.split(".")[0])
+    assert top_level <= set(sys.stdlib_module_names) | {"__future__"}, top_level
+
+
+def test_command_line(tmp_path):
+    good = _zip(tmp_path / f"{UNIQ}.zip", _good_entries())
+    bad = case_missing_file(tmp_path)
+    script = str(KIT / "check_submission.py")
+    ok = subprocess.run([sys.executable, script, str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    refused = subprocess.run([sys.executable, script, str(bad)], capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert "checkpoint.pkl is missing" in refused.stdout
+
+
+# ---------------------------------------------------------------- make_submission
+
+def _fake_kit(root: Path) -> Path:
+    files = _good_files()
+    for name, (relative, _hint) in cs.KIT_SOURCES.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[name])
+    return root
+
+
+def test_make_submission_builds_a_zip_that_passes(tmp_path, capsys):
+    kit = _fake_kit(tmp_path / "kit")
+    out = tmp_path / f"{UNIQ}.zip"
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 0
+    assert "looks good" in capsys.readouterr().out
+    with zipfile.ZipFile(out) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{UNIQ}/{name}" for name in cs.REQUIRED_FILES)
+    assert cs.check_zip(out) == []
+    assert cs.main([str(out), "--uniqname", UNIQ]) == 0
+
+
+def test_make_submission_default_out_is_in_kit_root(tmp_path):
+    kit = _fake_kit(tmp_path / "kit")
+    assert ms.main([UNIQ, "--kit-root", str(kit)]) == 0
+    assert (kit / f"{UNIQ}.zip").is_file()
+
+
+@pytest.mark.parametrize("relative, hint", [
+    ("neuralnet/checkpoint.pkl", "run `python train.py`"),
+    ("part1_model.pt", "part1.ipynb"),
+    ("backprop/functions.py", "functions.py"),
+])
+def test_make_submission_refuses_missing_file(tmp_path, capsys, relative, hint):
+    kit = _fake_kit(tmp_path / "kit")
+    (kit / relative).unlink()
+    out = tmp_path / f"{UNIQ}.zip"
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    message = captured.out + captured.err
+    assert f"{relative} is missing" in message and hint in message, message
+    assert not out.exists()
+
+
+def test_make_submission_refuses_bad_uniqname(tmp_path, capsys):
+    kit = _fake_kit(tmp_path / "kit")
+    assert ms.main(["John Doe", "--kit-root", str(kit)]) == 1
+    assert "not a uniqname" in capsys.readouterr().err
+
+
+def test_make_submission_deletes_a_zip_that_fails_the_check(tmp_path, capsys):
+    kit = _fake_kit(tmp_path / "kit")
+    (kit / "part2.ipynb").write_text(_notebook(outputs=False))
+    out = tmp_path / f"{UNIQ}.zip"
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
+    assert "part2.ipynb has no outputs" in capsys.readouterr().out
+    assert not out.exists()
