@@ -70,3 +70,13 @@ FORBIDDEN_IN_SECTION1 = ("torch", "tensorflow", "jax", "keras", "cupy")
 
 def total_points() -> float:
     return sum(item.points for item in RUBRIC.values())
+
+
+def markdown_table() -> str:
+    """The rubric as the markdown table in README.md (tests/test_docs.py checks the README copy is current)."""
+    lines = ["| number | id | what is graded | points | visibility | graded test |", "|---|---|---|---|---|---|"]
+    for item_id, item in sorted(RUBRIC.items(), key=lambda kv: tuple(int(p) for p in kv[1].number.split("."))):
+        lines.append(f"| {item.number} | `{item_id}` | {item.name} | {item.points:g} | {item.visibility} | "
+                     f"`graded_tests/{item.module}.py` |")
+    lines.append(f"| | | **total** | **{total_points():g}** | | |")
+    return "\n".join(lines)
