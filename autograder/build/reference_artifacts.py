@@ -1,0 +1,216 @@
+"""The graded artifacts a perfect student hands in, made by running the reference kit.
+
+Three steps, each run in a temporary copy of the kit (the kit folder never collects run outputs):
+
+* ``checkpoint``: the reference ``neuralnet/train.py`` (its best-model hyper-parameters) trained on CIFAR-10
+  -> ``checkpoint.pkl``;
+* ``part1``: the reference part 1 notebook executed -> ``part1.ipynb`` (with outputs) and its ``part1_model.pt``;
+* ``part2``: the reference part 2 notebook executed -> ``part2.ipynb``.
+
+Each step's results are cached in ``DLKIT_CACHE/reference-artifacts/<step>-<hash>/``, where the hash covers only
+that step's inputs (for ``checkpoint`` the files under ``neuralnet/``; for a notebook the notebook itself and the
+kit's top-level files it may read, e.g. ``imagenet_class_index.json``), plus the environment settings in
+``KEYED_ENVIRONMENT``. Editing the part 2 notebook therefore does not retrain the CIFAR-10 network (minutes).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import nbformat
+
+from autograder import paths
+from autograder.build.markers import kit_files
+
+NOTEBOOK_CELL_TIMEOUT_S = 3600  # one cell of part 1 trains the whole network on CPU
+_DONE = ".complete"  # written last: a cache folder without it is a build that was interrupted
+
+# Environment settings that change what the reference runs produce, so they are part of every cache key.
+# PART1_MAX_EPOCHS (read by part1.ipynb) caps training for quick staff checks: a capped build must never be
+# mistaken for the full one.
+KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS",)
+
+
+class ReferenceArtifactError(RuntimeError):
+    """A reference artifact could not be made (data absent, the reference kit failed, an output is missing)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    outputs: Tuple[Tuple[str, str], ...]  # (name in the submission, where the run leaves it in the kit copy)
+    is_input: Callable[[Path, Path], bool]  # (kit_dir, relative path) -> whether the step's result depends on it
+
+
+def _in_neuralnet(kit_dir: Path, relative: Path) -> bool:
+    return relative.parts[0] == "neuralnet"
+
+
+def _notebook_inputs(notebook: str) -> Callable[[Path, Path], bool]:
+    """A notebook depends on itself and on the top-level kit files its source names (``imagenet_class_index.json``
+    read by name, a helper module imported by stem)."""
+    def is_input(kit_dir: Path, relative: Path) -> bool:
+        if relative.as_posix() == notebook:
+            return True
+        if len(relative.parts) != 1 or relative.suffix == ".ipynb":
+            return False
+        source = (kit_dir / notebook).read_text(encoding="utf-8") if (kit_dir / notebook).is_file() else ""
+        return relative.name in source or (relative.suffix == ".py" and relative.stem in source)
+    return is_input
+
+
+STEPS = (
+    Step("checkpoint", (("checkpoint.pkl", "neuralnet/checkpoint.pkl"),), _in_neuralnet),
+    Step("part1", (("part1.ipynb", "part1.ipynb"), ("part1_model.pt", "part1_model.pt")),
+         _notebook_inputs("part1.ipynb")),
+    Step("part2", (("part2.ipynb", "part2.ipynb"),), _notebook_inputs("part2.ipynb")),
+)
+ARTIFACTS = {name: relative for step in STEPS for name, relative in step.outputs}
+
+
+def inputs_hash(kit_dir: Path, is_input: Callable[[Path, Path], bool] = lambda kit_dir, relative: True) -> str:
+    """Hex digest (16 chars) of the selected kit files' relative paths, modes and bytes (run outputs excluded),
+    plus the environment settings in ``KEYED_ENVIRONMENT``. The default selects the whole kit."""
+    digest = hashlib.sha256()
+    for name in KEYED_ENVIRONMENT:
+        digest.update(f"{name}={os.environ.get(name, '')}".encode() + b"\0")
+    for relative in kit_files(kit_dir):
+        if not is_input(kit_dir, relative):
+            continue
+        path = kit_dir / relative
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(oct(path.stat().st_mode & 0o777).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _log(message: str) -> None:
+    print(f"[reference artifacts] {message}", flush=True)
+
+
+def _require(value: Optional[Path], what: str) -> Path:
+    if value is None:
+        raise ReferenceArtifactError(paths.missing_data_reason(what) + "; the reference artifacts need it")
+    return value
+
+
+def _run_env(fashion_mnist_root: Optional[Path]) -> Dict[str, str]:
+    """Environment for the reference runs: headless matplotlib and the offline Fashion-MNIST root."""
+    env = dict(os.environ)
+    env["MPLBACKEND"] = "Agg"
+    if fashion_mnist_root is not None:
+        env["FASHION_MNIST_ROOT"] = str(fashion_mnist_root)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _train(workdir: Path, cifar_dir: Path, env: Dict[str, str]) -> None:
+    """Run the reference train.py inside the copy's neuralnet/ (scripts use flat imports from there)."""
+    command = [sys.executable, "train.py", "--data-dir", str(cifar_dir), "--checkpoint-file", "checkpoint.pkl",
+               "--plot-file", "plot.pdf"]
+    completed = subprocess.run(command, cwd=workdir / "neuralnet", env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    if completed.returncode != 0:
+        raise ReferenceArtifactError(f"reference train.py failed (exit {completed.returncode}):\n"
+                                     f"{completed.stdout[-4000:]}")
+    for line in [line for line in completed.stdout.splitlines() if line.strip()][-3:]:
+        _log(f"  train.py: {line}")
+
+
+def _execute_notebook(workdir: Path, name: str, env: Dict[str, str]) -> None:
+    """Execute a reference notebook in place (cwd = the kit copy); a cell error fails the build."""
+    from nbclient import NotebookClient  # imported here: only instructors building artifacts need it
+    from nbclient.exceptions import CellExecutionError
+
+    path = workdir / name
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=NOTEBOOK_CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute(cwd=str(workdir), env=env)
+    except CellExecutionError as exc:
+        raise ReferenceArtifactError(f"reference {name} failed:\n{str(exc)[-4000:]}") from None
+    nbformat.write(nb, str(path))
+
+
+def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
+    if step.name == "checkpoint":
+        _train(workdir, _require(paths.cifar10_dir(), "CIFAR-10"), env)
+    else:
+        _execute_notebook(workdir, f"{step.name}.ipynb", env)
+
+
+def _store(step: Step, workdir: Path, target: Path) -> None:
+    """Copy a step's outputs into its cache folder, via a staging folder renamed at the end (never half-written)."""
+    missing = [relative for _, relative in step.outputs if not (workdir / relative).is_file()]
+    if missing:
+        raise ReferenceArtifactError(f"the reference {step.name} run did not produce {', '.join(missing)} "
+                                     f"(paths relative to the kit)")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the artifacts from other instructors' accounts
+    for name, relative in step.outputs:
+        shutil.copyfile(workdir / relative, staging / name)
+    (staging / _DONE).write_text("complete\n")
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+
+
+def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force: bool = False) -> Dict[str, Path]:
+    """Make (or reuse from the cache) the reference artifacts, logging each step and its wall time.
+
+    Args:
+        kit_dir: the marked reference kit.
+        cache_root: where the per-step folders live; default ``paths.cache_dir() / "reference-artifacts"``.
+        force: rerun every step even when its cached result is complete.
+    Returns:
+        Submission file name -> path of the cached file, for each name in ``ARTIFACTS``.
+    Raises:
+        ReferenceArtifactError: CIFAR-10 or Fashion-MNIST is absent, a reference run failed, or a run did not
+            produce its file.
+    """
+    root = Path(cache_root) if cache_root is not None else paths.cache_dir() / "reference-artifacts"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dlkit-reference-") as tmp:
+        # Snapshot the kit first and key the cache on the snapshot: the kit may be edited while a step runs.
+        workdir = Path(tmp) / "kit"
+        for relative in kit_files(Path(kit_dir)):
+            (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(kit_dir) / relative, workdir / relative)
+        result: Dict[str, Path] = {}
+        to_run: List[Tuple[Step, Path]] = []
+        for step in STEPS:
+            target = root / f"{step.name}-{inputs_hash(workdir, step.is_input)}"
+            result.update({name: target / name for name, _ in step.outputs})
+            complete = (target / _DONE).is_file() and all((target / name).is_file() for name, _ in step.outputs)
+            if complete and not force:
+                _log(f"{step.name}: reusing {target}")
+            else:
+                to_run.append((step, target))
+        if not to_run:
+            return result
+
+        # Check the data before running anything, so a missing folder fails at once rather than after a long step.
+        names = {step.name for step, _ in to_run}
+        if "checkpoint" in names:
+            _require(paths.cifar10_dir(), "CIFAR-10")
+        fashion_root = _require(paths.fashion_mnist_root(), "Fashion-MNIST") if "part1" in names else None
+        env = _run_env(fashion_root if fashion_root is not None else paths.fashion_mnist_root())
+        total = time.perf_counter()
+        for step, target in to_run:
+            outputs = ", ".join(name for name, _ in step.outputs)
+            _log(f"{step.name} ({outputs}) ...")
+            start = time.perf_counter()
+            _run_step(step, workdir, env)
+            _store(step, workdir, target)
+            _log(f"{step.name}: done in {time.perf_counter() - start:.1f} s -> {target}")
+    _log(f"{len(to_run)} step(s) run in {time.perf_counter() - total:.1f} s")
+    return result

@@ -1,0 +1,264 @@
+"""Command line: ``python -m autograder build | grade | regrade | run``.
+
+    python -m autograder build                                   # every kit and zip (autograder.build.kits.build_all)
+    python -m autograder grade uniqname.zip [--out DIR] [--show-hidden]   # grade one zip locally, as Gradescope would
+    python -m autograder regrade DIR_OF_ZIPS --csv grades.csv [--jobs 2]  # a whole class, one CSV row per student
+    python -m autograder run [--root /autograder]                # the Gradescope entry (called by run_autograder)
+
+``grade`` and ``regrade`` lay each submission out like Gradescope (``<tmp>/submission``, ``<tmp>/results``) and run
+exactly the grading ``run`` does. The exit status is 0 whenever grading itself worked, whatever the score; 1 when the
+grader failed (results.json then says so, with score 0); 2 for a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import importlib.util
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from autograder import paths
+
+EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE = 0, 1, 2
+SUBMISSION_UNREADABLE = "Your submission could not be read, so nothing was graded: "
+
+
+def _check_submission() -> ModuleType:
+    """kit/check_submission.py, imported by file path (the students' own checker: one implementation)."""
+    path = paths.KIT / "check_submission.py"
+    spec = importlib.util.spec_from_file_location("dlkit_check_submission", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _grade_submission_folder(folder: Path, out_path: Optional[Path], modules: Optional[List[str]] = None) -> dict:
+    from autograder.grading import runner  # imported late: `build` does not need the grading stack
+    return runner.grade_folder(folder, out_path=out_path, modules=modules)
+
+
+def _unreadable(reason: str, out_path: Optional[Path], modules: Optional[List[str]] = None) -> dict:
+    from autograder.grading import runner
+    items = None if modules is None else runner.items_of(runner.graded_module_names(modules))
+    results = runner.failure_results(SUBMISSION_UNREADABLE + reason, items)
+    results["extra_data"] = {"submission_error": reason}
+    if out_path is not None:
+        runner.write_results(results, out_path)
+    return results
+
+
+def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional[List[str]] = None) -> dict:
+    """Grade one submission zip the way Gradescope would; returns results.json's content (written to out_path).
+
+    A zip that cannot be extracted safely or does not hold one folder gets a valid result with score 0 and the
+    checker's reason. ``modules`` restricts grading to some graded test modules (e.g. ["test_layers"]).
+    """
+    check = _check_submission()
+    root = Path(tempfile.mkdtemp(prefix="dlkit-grade-"))  # mode 0o700: grader-only, like /autograder
+    try:
+        submission = root / "submission"
+        (root / "results").mkdir()
+        try:
+            check.safe_extract(zip_path, submission)
+            folder = check.find_submission_folder(submission)
+        except check.SubmissionError as exc:
+            return _unreadable(str(exc), out_path, modules)
+        results = _grade_submission_folder(folder, root / "results" / "results.json", modules)
+        if out_path is not None:
+            from autograder.grading import runner
+            runner.write_results(results, out_path)
+        return results
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def gradescope_submission_folder(submission: Path) -> Path:
+    """The folder holding the student's files in /autograder/submission: itself, or its single top folder."""
+    entries = [p for p in submission.iterdir() if p.name != "__MACOSX" and not p.name.startswith(".")]
+    if any(p.is_file() and p.suffix in (".py", ".ipynb") for p in entries):
+        return submission
+    return _check_submission().find_submission_folder(submission)
+
+
+def run_gradescope(root: Path) -> dict:
+    """The Gradescope entry: grade ``root/submission``, write ``root/results/results.json``."""
+    from autograder.grading import runner, sandbox
+    results_path = root / "results" / "results.json"
+    # Close the grader's files to the sandbox user, twice over: covered inside the sandbox's private mount namespace
+    # (where the kernel allows one), and by file permissions (root only; Docker often refuses namespaces). The
+    # source's entries other than the interpreter's venv (kit/ holds the solutions), the results folder, the
+    # submission itself (workspaces get copies) and the student's metadata.
+    grader_paths = [root / "results", root / "submission", root / "submission_metadata.json"]
+    for path in grader_paths:
+        sandbox.hide_in_sandbox(path)
+    closed = list(grader_paths)
+    if paths.REPO.resolve() == (root / "source").resolve():
+        # Only in the real Gradescope layout: never change permissions in a shared repository checkout.
+        closed += sandbox.hidden_paths()
+    for path in closed:
+        sandbox.hide_from_sandbox(path)
+    try:
+        folder = gradescope_submission_folder(root / "submission")
+    except _check_submission().SubmissionError as exc:
+        return _unreadable(str(exc), results_path)
+    return _grade_submission_folder(folder, results_path)
+
+
+def _grader_failed(results: dict) -> bool:
+    return bool(results.get("extra_data", {}).get("grader_failed"))
+
+
+def format_table(results: dict, show_hidden: bool = False) -> str:
+    """A readable table: number, name, score/max, first line of the message; hidden tests only with show_hidden."""
+    lines = []
+    shown = [t for t in results["tests"] if show_hidden or t.get("visibility", "visible") == "visible"]
+    width = max([len(t["name"]) for t in shown] + [4])
+    width = min(width, 60)
+    for test in shown:
+        first = (test.get("output") or "").strip().splitlines()
+        first_line = first[0][:100] if first else ""
+        mark = "" if test.get("visibility", "visible") == "visible" else f" [{test['visibility']}]"
+        lines.append(f"{test['number']:>5}  {test['name'][:width]:<{width}}  "
+                     f"{test['score']:>5g}/{test['max_score']:<4g} {first_line}{mark}")
+    total = sum(t["max_score"] for t in results["tests"])
+    hidden = len(results["tests"]) - len(shown)
+    lines.append(f"Total: {results['score']:g} / {total:g}"
+                 + (f" ({hidden} hidden tests not shown; --show-hidden shows them)" if hidden else ""))
+    if results.get("output"):
+        lines.append(results["output"])
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# regrade
+
+
+def _regrade_one(zip_path: str, modules: Optional[List[str]] = None) -> Tuple[str, Optional[dict], str]:
+    """Worker: (student, results or None, error text). Never raises."""
+    stem = Path(zip_path).stem
+    try:
+        return stem, grade_zip(Path(zip_path), modules=modules), ""
+    except Exception as exc:  # one student's failure must not abort the batch: report it in their row
+        traceback.print_exc(file=sys.__stderr__)
+        return stem, None, f"grading failed: {type(exc).__name__}: {exc}"
+
+
+def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[str]] = None) -> List[dict]:
+    """Grade every *.zip in ``folder`` (``jobs`` worker processes); write one CSV row per student. Returns the rows."""
+    from autograder.grading import rubric, runner
+    zips = sorted(folder.glob("*.zip"))
+    ids = list(rubric.RUBRIC) if modules is None else runner.items_of(runner.graded_module_names(modules))
+    numbers = sorted((rubric.RUBRIC[i].number for i in ids), key=runner.number_key)
+    rows: Dict[str, dict] = {}
+    # spawn: a fresh interpreter per worker (no state inherited from this process, e.g. imported student code paths)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        futures = {pool.submit(_regrade_one, str(z), modules): z for z in zips}
+        for future in concurrent.futures.as_completed(futures):
+            stem = futures[future].stem
+            try:
+                stem, results, error = future.result()
+            except Exception as exc:  # the worker process itself died (e.g. killed): still one row for the student
+                results, error = None, f"grading failed: {type(exc).__name__}: {exc}"
+            row = {"student": stem}
+            scores = {t["number"]: t["score"] for t in results["tests"]} if results else {}
+            for num in numbers:
+                row[num] = scores.get(num, 0.0)
+            row["total"] = results["score"] if results else 0.0
+            if results and results.get("extra_data", {}).get("submission_error"):
+                error = results["extra_data"]["submission_error"]
+            elif results and _grader_failed(results):
+                error = "grader failed on this submission (see the log)"
+            row["note"] = error
+            rows[stem] = row
+            print(f"{stem}: {row['total']:g}" + (f"  ({error.splitlines()[0][:120]})" if error else ""), flush=True)
+    ordered = [rows[k] for k in sorted(rows)]
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["student"] + numbers + ["total", "note"])
+        writer.writeheader()
+        writer.writerows(ordered)
+    print(summary_table(ordered, numbers))
+    return ordered
+
+
+def summary_table(rows: List[dict], numbers: Sequence[str]) -> str:
+    """Per test: mean, min, max and how many students got full marks."""
+    from autograder.grading import rubric
+    maxima = {item.number: item.points for item in rubric.RUBRIC.values()}
+    lines = [f"{'test':>6} {'max':>5} {'mean':>7} {'min':>6} {'max':>6} {'full':>5}   ({len(rows)} students)"]
+    for num in list(numbers) + ["total"]:
+        values = [float(r[num]) for r in rows]
+        top = maxima.get(num, sum(maxima.values()))
+        if not values:
+            lines.append(f"{num:>6} {top:>5g}       -      -      -     -")
+            continue
+        full = sum(1 for v in values if v >= top)
+        lines.append(f"{num:>6} {top:>5g} {sum(values) / len(values):>7.2f} {min(values):>6g} {max(values):>6g} "
+                     f"{full:>5d}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _modules(text: Optional[str]) -> Optional[List[str]]:
+    return [m.strip() for m in text.split(",") if m.strip()] if text else None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build every kit and zip into dist/")
+    p_grade = sub.add_parser("grade", help="grade one submission zip locally, as Gradescope would")
+    p_grade.add_argument("zip", type=Path)
+    p_grade.add_argument("--out", type=Path, default=Path("results"), help="folder for results.json (./results)")
+    p_grade.add_argument("--show-hidden", action="store_true", help="also list hidden tests")
+    p_grade.add_argument("--modules", help="only these graded test modules, comma-separated (e.g. test_layers)")
+    p_regrade = sub.add_parser("regrade", help="grade a folder of zips into a CSV")
+    p_regrade.add_argument("folder", type=Path)
+    p_regrade.add_argument("--csv", type=Path, required=True)
+    p_regrade.add_argument("--jobs", type=int, default=2)
+    p_regrade.add_argument("--modules", help="only these graded test modules, comma-separated")
+    p_run = sub.add_parser("run", help="the Gradescope entry point")
+    p_run.add_argument("--root", type=Path, default=Path("/autograder"))
+    args = parser.parse_args(argv)
+
+    if args.command == "build":
+        from autograder.build import kits
+        kits.build_all()
+        return EXIT_OK
+    if args.command == "grade":
+        if not args.zip.is_file():
+            print(f"error: {args.zip} is not a file", file=sys.stderr)
+            return EXIT_USAGE
+        results = grade_zip(args.zip, args.out / "results.json", _modules(args.modules))
+        print(format_table(results, args.show_hidden))
+        print(f"results written to {args.out / 'results.json'}")
+        return EXIT_GRADER_FAILED if _grader_failed(results) else EXIT_OK
+    if args.command == "regrade":
+        if not args.folder.is_dir():
+            print(f"error: {args.folder} is not a folder", file=sys.stderr)
+            return EXIT_USAGE
+        regrade(args.folder, args.csv, args.jobs, _modules(args.modules))
+        return EXIT_OK
+    if args.command == "run":
+        results_path = args.root / "results" / "results.json"
+        try:
+            results = run_gradescope(args.root)
+        except Exception:  # last line of defence: Gradescope must always get a valid results.json
+            traceback.print_exc()
+            from autograder.grading import runner
+            results = runner.failure_results(runner.GRADER_FAILED)
+            results["extra_data"] = {"grader_failed": True}
+            runner.write_results(results, results_path)
+        print(format_table(results, show_hidden=True))
+        return EXIT_GRADER_FAILED if _grader_failed(results) else EXIT_OK
+    return EXIT_USAGE

@@ -1,0 +1,334 @@
+"""Graded tests for neuralnet/train.py (rubric items 4.1-4.2) and the trained checkpoint.pkl (4.3).
+
+training_step is graded with the student's own TwoLayerNet and with a harness probe model (linear, unusual key
+names, biases listed first), never assuming key names. Expected: softmax loss of the model's scores plus L2
+regularization of every 2-D parameter (the weight matrices, not the biases); gradients = the model's backward of the
+softmax gradient plus reg * W for the weights. The expectation is built two ways and either is accepted: from the
+reference layers here, and from the student's own softmax_loss / l2_regularization / backward (so training_step is
+not penalized for a bug that another test already charges).
+
+checkpoint.pkl is unpickled only in the sandbox, which sends back its arrays; they are identified by shape and the
+REFERENCE forward is evaluated here on the CIFAR-10 test set with the kit's preprocessing (uint8 / 255).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+
+from autograder import eval_data
+from autograder.grading import feedback, reference, rubric
+from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
+from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.student_code import Call, Workspace, run_calls
+
+FILE = "train.py"
+MODULE = "train"
+PROCEDURES = "section1_procedures"
+SEED = 8_822_019  # fixed so grading is deterministic; not a seed the kit uses
+DIMS = (7, 4, 6)  # TwoLayerNet(input_dim, num_classes, hidden_dim): no two parameters share a shape
+PROBE_DIMS = (5, 3, 4)  # ProbeModel: proj_in (5, 3), shift_mid (3,), proj_out (3, 4), shift_out (4,)
+REG = 0.25
+PROBE_REG = 0.4
+CHECKPOINT = "checkpoint.pkl"
+CHECKPOINT_SEND_BYTES = 48 * 1024 * 1024  # bigger checkpoints come back as float32 (the result cap is 64 MB)
+INPUT_DIM, NUM_CLASSES = 3072, 10
+EVAL_BATCH = 1000
+
+
+def _inputs() -> dict:
+    rng = np.random.default_rng(SEED)
+    d, c, h = DIMS
+    pd, ph, pc = PROBE_DIMS
+    # Weights of order 1, so the L2 term is a sizeable part of the loss and of the gradients.
+    own = [rng.standard_normal((d, h)), 0.5 * rng.standard_normal(h), rng.standard_normal((h, c)),
+           0.5 * rng.standard_normal(c)]
+    probe = [0.8 * rng.standard_normal((pd, ph)), 0.5 * rng.standard_normal(ph), 0.8 * rng.standard_normal((ph, pc)),
+             0.5 * rng.standard_normal(pc)]
+    return {"own": {"weights": own, "X": rng.standard_normal((8, d)), "y": rng.integers(0, c, 8).astype(np.int64)},
+            "probe": {"weights": probe, "X": rng.standard_normal((6, pd)),
+                      "y": rng.integers(0, pc, 6).astype(np.int64)}}
+
+
+def _calls(inp: dict) -> list:
+    own, probe = inp["own"], inp["probe"]
+    return [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(rubric.FORBIDDEN_IN_SECTION1),)),
+            Call("own", MODULE, f"{PROCEDURES}.training_step_own", args=(DIMS, own["weights"], own["X"], own["y"],
+                                                                          REG)),
+            Call("probe", MODULE, f"{PROCEDURES}.training_step_probe", args=(probe["weights"], probe["X"], probe["y"],
+                                                                              PROBE_REG))]
+
+
+def _probe_forward_backward(weights, X, grad_fn):
+    """The probe model (see harness ProbeModel), computed here: (scores (N, C), grads of [proj_in, shift_mid,
+    proj_out, shift_out] for the upstream gradient grad_fn(scores))."""
+    proj_in, shift_mid, proj_out, shift_out = weights
+    mid = X @ proj_in + shift_mid
+    scores = mid @ proj_out + shift_out
+    g = grad_fn(scores)
+    g_mid = g @ proj_out.T
+    return scores, [X.T @ g_mid, g_mid.sum(axis=0), mid.T @ g, g.sum(axis=0)]
+
+
+def _reference_parts(weights, X, y, reg, probe: bool) -> dict:
+    """What training_step should combine, from the reference layers: data loss, model grads, l2 per parameter."""
+    ref = reference.layers()
+    if probe:
+        box = {}
+
+        def grad_fn(scores):
+            box["loss"], box["grad"] = ref.softmax_loss(scores, y)
+            return box["grad"]
+        _, model_grads = _probe_forward_backward(weights, X, grad_fn)
+        data_loss = box["loss"]
+    else:
+        scores, caches = reference.two_layer_scores(X, *weights)
+        data_loss, dscores = ref.softmax_loss(scores, y)
+        model_grads = list(reference.two_layer_grads(dscores, caches))
+    return {"data_loss": float(data_loss), "model_grads": model_grads,
+            "l2": [ref.l2_regularization(w, reg) for w in weights]}
+
+
+def _student_parts(parts) -> Optional[dict]:
+    """The student's own pieces from the harness, or None when they did not run or are not usable numbers."""
+    if not isinstance(parts, dict) or "error" in parts:
+        return None
+    try:
+        data_loss = float(np.asarray(parts["data_loss"], dtype=np.float64).reshape(-1)[0])
+        grads = [np.asarray(g, dtype=np.float64) for g in parts["model_grads"]]
+        l2 = [(float(np.asarray(item[0], dtype=np.float64).reshape(-1)[0]), np.asarray(item[1], dtype=np.float64))
+              for item in parts["l2"]]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    return {"data_loss": data_loss, "model_grads": grads, "l2": l2}
+
+
+def _grade_training_step(checks: Checks, outcome, weights, routes: List[dict], what: str, keys_weight: float) -> None:
+    """Sub-checks of one training_step result against the expectation of each route (either is accepted)."""
+    problem = outcome_problem(outcome, "training_step")
+    labels = ["loss", "weight gradients", "bias gradients"] + (["grads keyed like parameters()"] if keys_weight else [])
+    if problem:
+        for label in labels:
+            checks.fail(label, keys_weight if label.startswith("grads keyed") else 1, problem)
+        return
+    info = outcome.value
+    names = info["names"]
+    is_weight = [np.ndim(w) == 2 for w in weights]
+    if info["result_kind"] != "pair":
+        why = f"returned a {info['result_kind']} instead of (loss, grads)"
+        for label in labels:
+            checks.fail(label, keys_weight if label.startswith("grads keyed") else 1, why)
+        return
+    # loss
+    candidates = []
+    for r in routes:
+        reg_w = sum(l2[0] for l2, w in zip(r["l2"], is_weight) if w)
+        reg_all = sum(l2[0] for l2 in r["l2"])
+        candidates.append({"right": r["data_loss"] + reg_w, "no L2": r["data_loss"], "all": r["data_loss"] + reg_all})
+    loss_problem = None
+    if not any(compare_scalar(c["right"], info["loss"]) is None for c in candidates):
+        loss_problem = compare_scalar(candidates[0]["right"], info["loss"])
+        hints = {"no L2": "the L2 regularization term is missing from the loss",
+                 "all": "the loss regularizes the biases too (L2 applies to the weight matrices only: 2-D parameters)"}
+        for key, hint in hints.items():
+            if any(compare_scalar(c[key], info["loss"]) is None for c in candidates):
+                loss_problem = hint
+        loss_problem = f"training_step ({what}): loss wrong: {loss_problem}."
+    checks.add("loss", 1, loss_problem)
+    # gradients, by role
+    grads = info["grads"]
+    weight_problems, bias_problems = [], []
+    for i, name in enumerate(names):
+        got = grads[i]
+        target = weight_problems if is_weight[i] else bias_problems
+        if got is None:
+            target.append(f"training_step ({what}): grads has no entry {name!r} (grads must have the keys of "
+                          f"model.parameters(): {info['param_keys']}).")
+            continue
+        rights, wrongs = [], []
+        for r in routes:
+            reg_grad = r["l2"][i][1]
+            if is_weight[i]:
+                rights.append(r["model_grads"][i] + reg_grad)
+                wrongs.append(("the regularization gradient reg * W is missing", r["model_grads"][i]))
+            else:
+                rights.append(r["model_grads"][i])
+                wrongs.append(("biases are not regularized, but their gradient includes reg * b",
+                               r["model_grads"][i] + reg_grad))
+        if any(compare_array(exp, got) is None for exp in rights):
+            continue
+        detail = compare_array(rights[0], got)
+        for hint, exp in wrongs:
+            if compare_array(exp, got) is None:
+                detail = hint
+        target.append(f"training_step ({what}): gradient of {name!r} {feedback.describe_shape(rights[0])} wrong: "
+                      f"{detail}.")
+    checks.add("weight gradients", 1, weight_problems[0] if weight_problems else None)
+    checks.add("bias gradients", 1, bias_problems[0] if bias_problems else None)
+    if keys_weight:
+        keys = info["grad_keys"]
+        problem = None
+        if keys is None:
+            problem = f"training_step ({what}): grads is a {info['grad_type']}, not a dict keyed like parameters()."
+        elif sorted(keys) != sorted(info["param_keys"]):
+            problem = (f"training_step ({what}): grads has keys {keys}; model.parameters() has {info['param_keys']} "
+                       "(do not assume key names such as 'W1').")
+        checks.add("grads keyed like parameters()", keys_weight, problem)
+
+
+class TestTrainingStep(GradedTestCase):
+    """neuralnet/train.py: training_step with the student's TwoLayerNet and with a probe model."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.inp = _inputs()
+        cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.out = {}
+        super().tearDownClass()
+
+    def _routes(self, key: str, probe: bool, reg: float, checks: Checks) -> List[dict]:
+        """The expectation from the reference layers, plus the one from the student's own pieces when they ran."""
+        case = self.inp[key]
+        routes = [_reference_parts(case["weights"], case["X"], case["y"], reg, probe)]
+        outcome = self.out[key]
+        if outcome.status == "ok" and isinstance(outcome.value, dict):
+            parts = outcome.value.get("parts")
+            own = _student_parts(parts)
+            if own is not None:
+                routes.append(own)
+            elif isinstance(parts, dict) and "error" in parts:
+                checks.note(f"(training_step was compared with the reference layers only: your softmax_loss / "
+                            f"l2_regularization / backward raised {parts['error']})")
+        return routes
+
+    @graded("training_step_own_model")
+    def test_training_step_own_model(self, set_score=None):
+        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        checks = Checks("training_step")
+        routes = self._routes("own", False, REG, checks)
+        _grade_training_step(checks, self.out["own"], self.inp["own"]["weights"], routes,
+                             f"your TwoLayerNet{DIMS}, reg = {REG}", 0)
+        feedback.finish(self, checks, set_score, "training_step_own_model")
+
+    @graded("training_step_probe_model")
+    def test_training_step_probe_model(self, set_score=None):
+        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        checks = Checks("training_step")
+        _grade_training_step(checks, self.out["probe"], self.inp["probe"]["weights"],
+                             self._routes("probe", True, PROBE_REG, checks),
+                             f"a linear model with keys proj_in, shift_mid, proj_out, shift_out, reg = {PROBE_REG}", 1)
+        feedback.finish(self, checks, set_score, "training_step_probe_model")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# checkpoint.pkl
+
+
+def _cifar10_test(ctx):
+    """(X uint8 (10000, 3072), y int64 (10000,)) from the context's eval folder, else eval_data; None if absent."""
+    if ctx.eval_dir is not None:
+        path = Path(ctx.eval_dir) / eval_data.CIFAR10_FILE
+        if path.is_file():
+            with np.load(path, allow_pickle=False) as data:
+                return data["X"], data["y"]
+    return eval_data.cifar10_test()
+
+
+def identify_two_layer(keys: List[str], arrays: List[np.ndarray]):
+    """Find W1 (3072, H), b1 (H,), W2 (H, 10), b2 (10,) among the checkpoint's arrays by shape (in order on ties).
+
+    Biases stored as (1, n) count as (n,). Returns ([W1, b1, W2, b2] float64, their keys, None) or
+    (None, None, reason).
+    """
+    vecs = [a.reshape(-1) if a.ndim == 2 and a.shape[0] == 1 else a for a in arrays]
+    used = set()
+
+    def take(pred):
+        for i, a in enumerate(vecs):
+            if i not in used and pred(a):
+                used.add(i)
+                return i
+        return None
+
+    have = ", ".join(f"{k} {tuple(a.shape)}" for k, a in zip(keys, arrays)) or "no arrays"
+    i_w1 = take(lambda a: a.ndim == 2 and a.shape[0] == INPUT_DIM)
+    if i_w1 is None:
+        return None, None, f"no first-layer weight of shape (3072, H) (it holds: {have})"
+    hidden = vecs[i_w1].shape[1]
+    i_w2 = take(lambda a: a.ndim == 2 and a.shape == (hidden, NUM_CLASSES))
+    i_b1 = take(lambda a: a.shape == (hidden,))
+    i_b2 = take(lambda a: a.shape == (NUM_CLASSES,))
+    missing = [n for n, i in (("W2 (H, 10)", i_w2), ("b1 (H,)", i_b1), ("b2 (10,)", i_b2)) if i is None]
+    if missing:
+        return None, None, f"with W1 {vecs[i_w1].shape}, no {', '.join(missing)} (it holds: {have})"
+    order = [i_w1, i_b1, i_w2, i_b2]
+    return [vecs[i].astype(np.float64) for i in order], [keys[i] for i in order], None
+
+
+def reference_accuracy(weights: List[np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
+    """Test accuracy in percent of the reference FC -> ReLU -> FC with ``weights`` on uint8 images X (N, 3072)."""
+    correct = 0
+    for start in range(0, X.shape[0], EVAL_BATCH):
+        batch = X[start:start + EVAL_BATCH].astype(np.float64) / 255.0  # the kit's preprocessing
+        scores, _ = reference.two_layer_scores(batch, *weights)
+        correct += int(np.sum(np.argmax(scores, axis=1) == y[start:start + EVAL_BATCH]))
+    return 100.0 * correct / X.shape[0]
+
+
+def accuracy_fraction(accuracy: float) -> float:
+    """Share of the points: 1 at or above THRESHOLDS full, linear from `partial`, 0 below."""
+    t = rubric.THRESHOLDS["checkpoint_accuracy"]
+    if accuracy >= t["full"]:
+        return 1.0
+    if accuracy <= t["partial"]:
+        return 0.0
+    return (accuracy - t["partial"]) / (t["full"] - t["partial"])
+
+
+class TestCheckpoint(GradedTestCase):
+    """checkpoint.pkl: the submitted trained TwoLayerNet's CIFAR-10 test accuracy."""
+
+    @graded("checkpoint_accuracy")
+    def test_checkpoint_accuracy(self, set_score=None):
+        ctx = self.grading_context()
+        feedback.stop_if_not_numpy_only(self, feedback.numpy_only_problem(ctx.submission_dir, FILE), set_score)
+        if not (Path(ctx.submission_dir) / CHECKPOINT).is_file():
+            set_score(0.0)
+            self.fail_with(f"{CHECKPOINT}: not found in the submission (train.py writes it with --checkpoint-file).")
+        data = _cifar10_test(ctx)
+        if data is None:
+            raise RuntimeError("the CIFAR-10 evaluation arrays are missing from the autograder")
+        ws = Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
+        try:
+            outcome = run_calls(ws, [Call("checkpoint", None, f"{PROCEDURES}.checkpoint_arrays",
+                                          args=(CHECKPOINT, CHECKPOINT_SEND_BYTES))])["checkpoint"]
+        finally:
+            ws.cleanup()
+        problem = outcome_problem(outcome, "checkpoint")
+        if problem:
+            set_score(0.0)
+            self.fail_with(f"{CHECKPOINT}: could not be loaded: {problem}.")
+        info = outcome.value
+        if not info["found"]:
+            set_score(0.0)
+            self.fail_with(f"{CHECKPOINT}: not found in the submission.")
+        weights, keys, why = identify_two_layer(info["keys"], info["arrays"])
+        if why:
+            set_score(0.0)
+            self.fail_with(f"{CHECKPOINT}: not a TwoLayerNet checkpoint: {why}.")
+        X, y = data
+        accuracy = reference_accuracy(weights, X, y)
+        fraction = accuracy_fraction(accuracy)
+        points = rubric.RUBRIC["checkpoint_accuracy"].points
+        set_score(round(points * fraction, 4))
+        t = rubric.THRESHOLDS["checkpoint_accuracy"]
+        message = (f"{CHECKPOINT}: CIFAR-10 test accuracy {accuracy:.2f} % (hidden size {weights[0].shape[1]}; "
+                   f"arrays {', '.join(keys)}); full credit from {t['full']:g} %, partial from {t['partial']:g} %.")
+        if fraction < 1.0:
+            self.fail_with(message)
+        print(message)

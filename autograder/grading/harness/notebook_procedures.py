@@ -1,0 +1,60 @@
+"""Sandbox procedures for the Section 2 notebooks. This file runs INSIDE the sandbox, next to the student's files.
+
+The part1 notebook exports the trained network as TorchScript (``part1_model.pt``). Loading such a file runs code the
+student controls, so it happens only here, in the sandboxed interpreter; the grading process receives plain arrays
+and computes the accuracy itself from the labels it holds (the labels never enter the sandbox).
+
+Called through ``student_code.run_calls`` as ``procedure="notebook_procedures.part1_logits"`` with no student
+module: the harness calls ``part1_logits(None, *args)``.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+# The part1 notebook's normalization (the export's input contract): x = (pixel / 255 - mean) / std.
+FASHION_MEAN = 0.2860
+FASHION_STD = 0.3530
+NUM_CLASSES = 10
+
+
+def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -> np.ndarray:
+    """Run the exported part1 model on Fashion-MNIST images, on the CPU with one thread.
+
+    Args:
+        _module: unused (the harness passes the call's student module, None here).
+        model_file: name of the TorchScript file in the workspace (``part1_model.pt``).
+        images_file: name of an ``.npy`` file in the workspace: uint8 (N, 28, 28) raw test images.
+        chunk: images per forward pass; small chunks keep the peak memory low (Gradescope gives 768 MB).
+    Returns:
+        logits: float32 (N, 10), the model's outputs for the normalized images, in input order.
+    Raises:
+        FileNotFoundError: the model file is missing.
+        ValueError: the model's output has the wrong shape or type (the message names what it returned).
+    """
+    # Imported here: the other procedures modules must not pay for (or depend on) torch.
+    import torch
+
+    torch.set_num_threads(1)  # the sandbox's environment also says one thread; Gradescope has half a CPU
+    if not os.path.isfile(model_file):
+        raise FileNotFoundError(f"{model_file} not found in the submission (the last cell of part1.ipynb writes it)")
+    images = np.load(images_file, allow_pickle=False)
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"internal: expected uint8 (N, 28, 28) images, got {images.dtype} {images.shape}")
+    model = torch.jit.load(model_file, map_location="cpu")
+    model.eval()  # dropout off, batch norm with its running statistics
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, images.shape[0], chunk):
+            batch = torch.from_numpy(images[start:start + chunk]).float().div_(255.0)
+            batch = batch.sub_(FASHION_MEAN).div_(FASHION_STD).unsqueeze(1)  # float32 (n, 1, 28, 28)
+            scores = model(batch)
+            if not isinstance(scores, torch.Tensor):
+                raise ValueError(f"{model_file} returned {type(scores).__name__}, expected a tensor of logits "
+                                 f"of shape (N, {NUM_CLASSES})")
+            if tuple(scores.shape) != (batch.shape[0], NUM_CLASSES):
+                raise ValueError(f"{model_file} returned shape {tuple(scores.shape)} for input "
+                                 f"{tuple(batch.shape)}, expected ({batch.shape[0]}, {NUM_CLASSES})")
+            outputs.append(scores.detach().to(torch.float32).numpy())
+    return np.concatenate(outputs, axis=0)

@@ -1,0 +1,327 @@
+"""Run the graded tests on one submission folder and write a valid Gradescope results.json, whatever happens.
+
+    results = grade_folder(submission_dir, out_path=Path("results/results.json"))
+    results = grade_folder(submission_dir, modules=["test_layers"])  # only some graded test modules
+
+Built on gradescope-utils' ``JSONTestRunner``, with the gaps closed:
+
+* a test whose subTests fail, that is skipped, or whose ``setUpClass``/``setUpModule`` (or the module import) fails
+  still gets its row: 0 of its points, with the reason;
+* every rubric item of the graded modules appears exactly once, with the rubric's name, number, points and
+  visibility, whatever the decorators said; scores are clamped to [0, max]; rows are sorted by number;
+* student-facing output is the test's own message, never a traceback into the grader (tracebacks of grader bugs go
+  to this process's stderr, which Gradescope shows only to instructors);
+* ``execution_time`` is a number, and the result is validated against ``results_schema.json`` before it is written;
+* if grading itself crashes, a valid results.json with score 0 and a message for the instructor is written instead.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import math
+import os
+import pkgutil
+import sys
+import tempfile
+import time
+import traceback
+import unittest
+from unittest import result as unittest_result
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+import jsonschema
+from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
+
+from autograder import paths
+from autograder.grading import graded_tests, rubric, student_code
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "results_schema.json"
+GRADED_PACKAGE = "autograder.grading.graded_tests"
+MAX_TEST_OUTPUT_CHARS = 8000
+GRADER_FAILED = ("The autograder itself failed while grading this submission; this is not your fault. "
+                 "Your instructor has the details; please let them know.")
+
+
+def number_key(number: str):
+    """Sort key for test numbers: "2.10" after "2.9"."""
+    return tuple(int(part) if part.isdigit() else math.inf for part in str(number).split("."))
+
+
+def _log(message: str) -> None:
+    """Instructor-facing log: this process's real stderr (hidden from students on Gradescope). Not sys.stderr: while
+    a test runs, the runner buffers that into the student-facing output."""
+    stream = sys.__stderr__ or sys.stderr
+    print(message, file=stream, flush=True)
+
+
+def load_schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate(results: dict) -> None:
+    """Raise jsonschema.ValidationError when ``results`` is not a valid results.json."""
+    jsonschema.validate(results, load_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def _test_function(test):
+    return getattr(test, getattr(test, "_testMethodName", ""), None)
+
+
+class _GradedResult(JSONTestResult):
+    """JSONTestResult that also records rubric ids, subTest failures, skips and class/module-level errors."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recorded = set()  # ids of tests that got a row
+        self.subtest_messages: Dict[str, List[str]] = {}
+        self.setup_errors: List[tuple] = []  # (description, message) of setUpClass/setUpModule failures
+
+    # A test's score lives on its (shared) function object: clear it, or a previous grading run's score could leak.
+    def startTest(self, test):
+        func = getattr(_test_function(test), "__func__", None)  # the plain function behind the bound method
+        if func is not None and hasattr(func, "__score__"):
+            func.__score__ = None
+        super().startTest(test)
+
+    def buildResult(self, test, err=None):
+        row = super().buildResult(test, err)
+        func = _test_function(test)
+        row["_id"] = getattr(func, "__rubric_id__", None)
+        row["_test"] = test.id()
+        return row
+
+    def _message(self, test, err) -> str:
+        exc_type, exc, tb = err
+        if issubclass(exc_type, AssertionError) or isinstance(exc, unittest.SkipTest):
+            return str(exc)
+        # Not a check failing but the check's own code breaking: a grader bug (or an unforeseen submission).
+        _log(f"grader error in {getattr(test, 'id', lambda: test)()}:\n" + "".join(traceback.format_exception(*err)))
+        return (f"This check could not be completed ({exc_type.__name__} in the grader); "
+                "your instructor has the details.")
+
+    def processResult(self, test, err=None):
+        if not hasattr(test, "_testMethodName"):
+            return
+        self.recorded.add(test.id())
+        if err is not None:
+            err = (err[0], self._message(test, err), None)
+        super().processResult(test, err)
+
+    def addError(self, test, err):
+        if not hasattr(test, "_testMethodName"):  # setUpClass / setUpModule failure (an _ErrorHolder)
+            unittest_result.TestResult.addError(self, test, err)
+            self.setup_errors.append((str(test), self._message(test, err)))
+            return
+        super().addError(test, err)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            text = self._message(test, err)
+            label = subtest._subDescription().strip("[]() ") if hasattr(subtest, "_subDescription") else ""
+            self.subtest_messages.setdefault(test.id(), []).append(f"{label}: {text}" if label else text)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        if not hasattr(test, "_testMethodName"):  # setUpClass / setUpModule raised SkipTest
+            self.setup_errors.append((str(test), f"skipped: {reason}"))
+            return
+        self.recorded.add(test.id())
+        row = self.buildResult(test, (unittest.SkipTest, f"not graded: {reason}", None))
+        row["score"] = 0.0
+        row["status"] = "failed"
+        self.results.append(row)
+
+    def stopTest(self, test):
+        # With failing subTests, unittest reports neither success nor failure for the test itself: add its row.
+        if test.id() not in self.recorded and test.id() in self.subtest_messages:
+            messages = self.subtest_messages[test.id()]
+            self.recorded.add(test.id())
+            row = self.buildResult(test, (AssertionError, "\n".join(messages), None))
+            row["status"] = "failed"
+            func = _test_function(test)
+            if getattr(func, "__score__", None) is None:
+                row["score"] = 0.0
+            self.results.append(row)
+        super().stopTest(test)
+
+
+class _Runner(JSONTestRunner):
+    resultclass = _GradedResult
+
+    def _makeResult(self):
+        self.last_result = super()._makeResult()
+        return self.last_result
+
+
+def graded_module_names(modules: Optional[Iterable[str]]) -> List[str]:
+    if modules is None:
+        package = importlib.import_module(GRADED_PACKAGE)
+        return sorted(f"{GRADED_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                      if m.name.startswith("test_"))
+    # A short name ("test_layers") is a module of the graded_tests package; a dotted name is used as given (the
+    # project's own tests grade with stand-in modules that way).
+    return [name if "." in name else f"{GRADED_PACKAGE}.{name}" for name in modules]
+
+
+def items_of(module_names: List[str]) -> List[str]:
+    """Rubric ids whose ``module`` is one of these modules (compared by the module's last name component)."""
+    shorts = {name.rsplit(".", 1)[-1] for name in module_names}
+    return [item_id for item_id, item in rubric.RUBRIC.items() if item.module in shorts]
+
+
+def _item_row(item_id: str, score: float, status: str, output: str) -> dict:
+    item = rubric.RUBRIC[item_id]
+    return {"score": float(score), "max_score": float(item.points), "status": status, "name": item.name,
+            "number": item.number, "output": output, "visibility": item.visibility}
+
+
+def _clean_output(text: str) -> str:
+    text = (text or "").strip()
+    if text.startswith("Test Failed: "):
+        text = text[len("Test Failed: "):]
+    if len(text) > MAX_TEST_OUTPUT_CHARS:
+        text = text[:MAX_TEST_OUTPUT_CHARS] + "\n[... output cut]"
+    return text
+
+
+def _finish_rows(raw_rows: List[dict], expected_ids: List[str], missing_reason: Dict[str, str]) -> List[dict]:
+    """One row per expected rubric item: the test's row (rubric fields enforced) or 0 with the reason."""
+    rows: Dict[str, dict] = {}
+    for raw in raw_rows:
+        item_id = raw.get("_id")
+        if item_id not in rubric.RUBRIC:
+            _log(f"grader warning: test {raw.get('_test')} has no @graded rubric id; its row is dropped")
+            continue
+        if item_id in rows:
+            _log(f"grader warning: rubric item {item_id!r} graded by more than one test; keeping the first")
+            continue
+        item = rubric.RUBRIC[item_id]
+        score = raw.get("score", 0.0)
+        try:
+            score = float(score)
+        except (TypeError, ValueError):
+            score = 0.0
+        if not math.isfinite(score):
+            score = 0.0
+        score = min(max(score, 0.0), float(item.points))
+        failed = raw.get("status") == "failed" or score < item.points
+        rows[item_id] = _item_row(item_id, score, "failed" if failed else "passed", _clean_output(raw.get("output")))
+    for item_id in expected_ids:
+        if item_id not in rows:
+            reason = missing_reason.get(item_id, "not graded: no check ran for this item")
+            rows[item_id] = _item_row(item_id, 0.0, "failed", reason)
+    return sorted(rows.values(), key=lambda r: number_key(r["number"]))
+
+
+def _top_output(total: float, possible: float, notes: List[str], hidden: int = 0) -> str:
+    lines = [f"Autograder score: {total:g} / {possible:g}."]
+    if hidden:
+        lines.append(f"{hidden} check{' is' if hidden == 1 else 's are'} hidden until grades are published.")
+    lines += [f"Note: {note}" for note in sorted(notes)]
+    return "\n".join(lines)
+
+
+def _results(rows: List[dict], seconds: float, notes: List[str], output: Optional[str] = None) -> dict:
+    total = sum(r["score"] for r in rows)
+    possible = sum(r["max_score"] for r in rows)
+    return {
+        "score": round(total, 6),
+        "execution_time": round(max(seconds, 0.0), 3),
+        "output": output if output is not None else _top_output(
+            total, possible, notes, sum(1 for r in rows if r["visibility"] != "visible")),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {},
+        "tests": rows,
+        "leaderboard": [],
+    }
+
+
+def write_results(results: dict, out_path: Path) -> None:
+    """Validate, then write atomically (a reader never sees half a file)."""
+    validate(results)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=str(out_path.parent), prefix=".results-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(results, handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, out_path)
+
+
+def failure_results(message: str, item_ids: Optional[List[str]] = None, seconds: float = 0.0) -> dict:
+    """A valid results.json for when grading itself failed: every item 0, ``message`` as the top-level output."""
+    ids = list(rubric.RUBRIC) if item_ids is None else item_ids
+    rows = sorted((_item_row(i, 0.0, "failed", "not graded: " + message) for i in ids),
+                  key=lambda r: number_key(r["number"]))
+    results = _results(rows, seconds, [], output=message)
+    results["extra_data"] = {"grader_failed": True}
+    return results
+
+
+def _run_tests(module_names: List[str]) -> tuple:
+    """Import and run the graded modules. Returns (raw rows, expected rubric ids, reasons for missing ids)."""
+    expected = items_of(module_names)
+    missing_reason: Dict[str, str] = {}
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for name in module_names:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # a grader bug in one module: its items score 0, the other modules still run
+            _log(f"grader error importing {name}:\n{traceback.format_exc()}")
+            for item_id in items_of([name]):
+                missing_reason[item_id] = "not graded: " + GRADER_FAILED
+            continue
+        suite.addTests(loader.loadTestsFromModule(module))
+    runner = _Runner(stream=io.StringIO(), buffer=True, failure_prefix="")
+    runner.run(suite)
+    res = runner.last_result
+    for description, message in res.setup_errors:
+        # "setUpClass (autograder.grading.graded_tests.test_layers.TestLayers)" or "setUpModule (module)"
+        where = description.split("(", 1)[-1].rstrip(")")
+        module_name = where if where in module_names else where.rsplit(".", 1)[0]
+        for item_id in items_of([module_name]):
+            reason = message if message.startswith("skipped: ") else f"setting up these checks failed: {message}"
+            missing_reason.setdefault(item_id, f"not graded: {reason}")
+    return runner.json_data["tests"], expected, missing_reason
+
+
+def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = None, out_path: Optional[Path] = None,
+                 given_dir: Optional[Path] = None, eval_dir: Optional[Path] = None,
+                 source_dir: Optional[Path] = None) -> dict:
+    """Grade the submission folder (the folder holding the student's files) and return results.json's content.
+
+    Args:
+        submission_dir: folder with functions.py, layers.py, ... directly inside.
+        modules: graded test modules to run ("test_layers" or the full dotted name); None: all of them. Only the
+            rubric items of these modules are reported.
+        out_path: where to write results.json (validated first); None: do not write.
+        given_dir, eval_dir, source_dir: override the grading context (see graded_tests.GradingContext).
+    """
+    start = time.monotonic()
+    module_names = graded_module_names(modules)
+    # Grading everything: every rubric item must get a row, even one whose module does not exist (yet).
+    expected_all = list(rubric.RUBRIC) if modules is None else items_of(module_names)
+    try:
+        graded_tests.context = graded_tests.GradingContext(
+            submission_dir=Path(submission_dir).resolve(), source_dir=Path(source_dir or paths.REPO),
+            given_dir=Path(given_dir) if given_dir else None, eval_dir=Path(eval_dir) if eval_dir else None)
+        student_code.ISOLATION_NOTES.clear()
+        raw_rows, expected, missing_reason = _run_tests(module_names)
+        expected = expected_all
+        rows = _finish_rows(raw_rows, expected, missing_reason)
+        results = _results(rows, time.monotonic() - start, sorted(student_code.ISOLATION_NOTES))
+        validate(results)
+    except Exception:  # grading itself broke: still hand Gradescope a valid result, details to the instructor log
+        _log(f"grading failed:\n{traceback.format_exc()}")
+        results = failure_results(GRADER_FAILED, expected_all, time.monotonic() - start)
+    finally:
+        graded_tests.context = None
+    if out_path is not None:
+        write_results(results, Path(out_path))
+    return results

@@ -1,0 +1,143 @@
+"""Check the classifiers and training_step against numeric gradients, in float64 (run from this folder).
+
+Items: TwoLayerNet.__init__ (shapes and initial statistics), LinearClassifier and TwoLayerNet (forward and backward:
+every parameter's gradient of sum(scores * G) for a random upstream gradient G), training_step (its loss against the
+layers' softmax_loss + l2_regularization of the weight matrices, and every gradient against central differences).
+Prints one relative difference per gradient; a correct model gives differences below 1e-10. The exit status is 0
+only when every check passes.
+"""
+import sys
+
+import numpy as np
+
+from linear_classifier import LinearClassifier
+from two_layer_net import TwoLayerNet
+from utils import numeric_gradient, rel_error
+
+TOLERANCE = 1e-10
+H = 1e-4  # step of the five-point central differences (error ~ h**4; rounding ~ 1e-16 / h)
+INPUT_DIM, NUM_CLASSES, HIDDEN_DIM, NUM_INPUTS = 7, 4, 6, 5
+
+
+class Report:
+    def __init__(self):
+        self.ok = True
+
+    def line(self, text, passed):
+        self.ok = self.ok and passed
+        print(f"{text} {'PASS' if passed else 'FAIL'}")
+
+    def diff(self, label, analytic, numeric):
+        if analytic is None:
+            self.line(f"{label}: no gradient returned for this parameter", False)
+            return
+        analytic = np.asarray(analytic, dtype=np.float64)
+        if analytic.shape != numeric.shape:
+            self.line(f"{label}: gradient shape {analytic.shape}, expected {numeric.shape}", False)
+            return
+        d = rel_error(analytic, numeric)
+        self.line(f"{label}: difference {d:.2e}", d < TOLERANCE)
+
+
+def build(model_cls):
+    """The model built positionally, Model(input_dim, num_classes, hidden_dim), as the graders do."""
+    if model_cls is LinearClassifier:
+        return LinearClassifier(INPUT_DIM, NUM_CLASSES)
+    return model_cls(INPUT_DIM, NUM_CLASSES, HIDDEN_DIM)
+
+
+def randomize(model, rng):
+    """Overwrite every parameter in place with std-1 Gaussian values (tiny initial weights hide bugs)."""
+    params = model.parameters()
+    for value in params.values():
+        value[...] = rng.standard_normal(value.shape)
+    return params
+
+
+def check_init(report):
+    dims = (300, 10, 200)
+    model = TwoLayerNet(*dims, 0.05)
+    params = model.parameters()
+    shapes = sorted(tuple(np.shape(v)) for v in params.values())
+    expected = sorted([(300, 200), (200,), (200, 10), (10,)])
+    report.line(f"TwoLayerNet.__init__ shapes {shapes} (expected {expected})", shapes == expected)
+    for name, value in params.items():
+        value = np.asarray(value, dtype=np.float64)
+        if value.ndim == 2:
+            std = float(value.std())
+            report.line(f"TwoLayerNet.__init__ {name}: std {std:.4f} (expected 0.05 within 10%)",
+                        abs(std - 0.05) < 0.005 and abs(float(value.mean())) < 0.005)
+        else:
+            report.line(f"TwoLayerNet.__init__ {name}: all zero", not np.any(value))
+
+
+def check_model(report, model_cls, rng):
+    name = model_cls.__name__
+    model = build(model_cls)
+    params = randomize(model, rng)
+    X = rng.standard_normal((NUM_INPUTS, INPUT_DIM))
+    G = rng.standard_normal((NUM_INPUTS, NUM_CLASSES))
+    scores, cache = model.forward(X)
+    if np.shape(scores) != (NUM_INPUTS, NUM_CLASSES):
+        report.line(f"{name}.forward: scores shape {np.shape(scores)}, expected {(NUM_INPUTS, NUM_CLASSES)}", False)
+        return
+    grads = model.backward(G.copy(), cache)
+    if not isinstance(grads, dict):
+        report.line(f"{name}.backward: returned a {type(grads).__name__}, expected a dict", False)
+        return
+    for key, value in params.items():
+        numeric = numeric_gradient(lambda: np.sum(model.forward(X)[0] * G), value, H, fourth_order=True)
+        report.diff(f"{name} grad {key}", grads.get(key), numeric)
+
+
+def check_training_step(report, rng):
+    from layers import l2_regularization, softmax_loss  # the layers are checked by gradcheck_layers.py
+    from train import training_step
+
+    for model_cls in (TwoLayerNet, LinearClassifier):
+        model = build(model_cls)
+        params = randomize(model, rng)
+        X = rng.standard_normal((NUM_INPUTS, INPUT_DIM))
+        y = rng.integers(0, NUM_CLASSES, size=NUM_INPUTS)
+        reg = 0.3
+        before = {k: np.array(v, copy=True) for k, v in params.items()}
+        loss, grads = training_step(model, X, y, reg)
+        changed = [k for k, v in params.items() if not np.array_equal(v, before[k])]
+        report.line(f"training_step ({model_cls.__name__}): parameters unchanged"
+                    + (f" (changed: {changed})" if changed else ""), not changed)
+        expected = softmax_loss(model.forward(X)[0], y)[0] + sum(
+            l2_regularization(v, reg)[0] for v in params.values() if np.ndim(v) == 2)
+        err = abs(float(loss) - expected) / max(1.0, abs(expected))
+        report.line(f"training_step ({model_cls.__name__}) loss: {float(loss):.6f}, expected softmax loss + L2 of "
+                    f"the weight matrices {expected:.6f}", err < 1e-12)
+        for key, value in params.items():
+            numeric = numeric_gradient(lambda: training_step(model, X, y, reg)[0], value, H, fourth_order=True)
+            report.diff(f"training_step ({model_cls.__name__}) grad {key}", grads.get(key), numeric)
+
+
+def run_item(report, name, check):
+    """Run one item; a stub gives '<name>: not implemented', any other error one line (no traceback)."""
+    try:
+        check()
+    except NotImplementedError as exc:
+        report.ok = False
+        print(f"{name}: not implemented ({exc})")
+    except Exception as exc:  # noqa: BLE001 -- reported on one line with its type and message, counted as a failure
+        report.ok = False
+        print(f"{name}: error: {type(exc).__name__}: {exc}")
+
+
+def main():
+    rng = np.random.default_rng(0)
+    np.random.seed(0)
+    report = Report()
+    run_item(report, "TwoLayerNet.__init__", lambda: check_init(report))
+    run_item(report, "LinearClassifier", lambda: check_model(report, LinearClassifier, rng))
+    run_item(report, "TwoLayerNet", lambda: check_model(report, TwoLayerNet, rng))
+    run_item(report, "training_step", lambda: check_training_step(report, rng))
+    print(f"overall: {'PASS' if report.ok else 'FAIL'}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

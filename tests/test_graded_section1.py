@@ -1,0 +1,305 @@
+"""The Section-1 graded tests (autograder/grading/graded_tests/test_{backprop,layers,two_layer_net,training}.py).
+
+The reference earns full marks, the generated stubs earn 0 with "not attempted", each single-bug mutant
+(tests/mutants/section1.py) loses points in the right test and only there, renamed parameter keys keep full marks,
+a Section-1 file importing a forbidden framework gets 0 with the message, and checkpoint.pkl is scored by accuracy.
+"""
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import paths
+from autograder.build.markers import build_student_tree
+from autograder.grading import feedback, rubric, runner
+from autograder.grading.graded_tests import test_training as graded_training
+from autograder.grading.harness import section1_procedures as procedures
+
+SECTION1_MODULES = ["test_backprop", "test_layers", "test_two_layer_net", "test_training"]
+SECTION1_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module in SECTION1_MODULES]
+NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
+SECTION1_FILES = ("backprop/functions.py", "neuralnet/layers.py", "neuralnet/two_layer_net.py", "neuralnet/train.py")
+
+
+def _load_mutants():
+    spec = importlib.util.spec_from_file_location("section1_mutants", Path(__file__).parent / "mutants" / "section1.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+MUTANTS = _load_mutants()
+
+
+@pytest.fixture(scope="session")
+def student_tree(tmp_path_factory) -> Path:
+    """The generated student version of the kit (the given files of every workspace)."""
+    dst = tmp_path_factory.mktemp("student") / "kit"
+    build_student_tree(paths.KIT, dst)
+    return dst
+
+
+def make_submission(folder: Path, tree: Path, edits=None, replace_all=None) -> Path:
+    """A flat submission folder with the four Section-1 files from ``tree`` (kit/ or the student tree).
+
+    edits: {relative path: [(old, new), ...]} exact substitutions, each old occurring exactly once.
+    replace_all: {relative path: [(old, new), ...]} substitutions of every occurrence.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative in SECTION1_FILES:
+        text = (tree / relative).read_text()
+        for old, new in (edits or {}).get(relative, []):
+            assert text.count(old) == 1, f"mutant text {old!r} occurs {text.count(old)} times in {relative}"
+            text = text.replace(old, new)
+        for old, new in (replace_all or {}).get(relative, []):
+            assert old in text, f"{old!r} not in {relative}"
+            text = text.replace(old, new)
+        (folder / Path(relative).name).write_text(text)
+    return folder
+
+
+def grade(submission: Path, student_tree: Path, modules=None) -> dict:
+    """rubric id -> (score, max_score, output) for the Section-1 items."""
+    results = runner.grade_folder(submission, modules=modules or SECTION1_MODULES, given_dir=student_tree)
+    rows = {}
+    for test in results["tests"]:
+        item_id = NUMBER_TO_ID.get(test.get("number"))
+        if item_id is not None:
+            rows[item_id] = (test["score"], test["max_score"], test.get("output", ""))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def reference_rows(tmp_path_factory, student_tree):
+    """The reference submission graded (no checkpoint: checkpoint_accuracy is tested separately)."""
+    sub = make_submission(tmp_path_factory.mktemp("reference"), paths.KIT)
+    return grade(sub, student_tree)
+
+
+def test_reference_earns_full_marks(reference_rows):
+    assert set(reference_rows) == set(SECTION1_ITEMS)
+    for item_id, (score, max_score, output) in reference_rows.items():
+        if item_id == "checkpoint_accuracy":
+            assert score == 0 and "not found" in output
+            continue
+        assert score == max_score, f"{item_id}: {score}/{max_score}\n{output}"
+    assert "f4: all checks passed" in reference_rows["f4"][2]  # the reference's own f4 takes arguments
+
+
+def test_stubs_earn_zero_not_attempted(tmp_path, student_tree):
+    rows = grade(make_submission(tmp_path / "stubs", student_tree), student_tree)
+    for item_id, (score, _, output) in rows.items():
+        assert score == 0, f"{item_id}: {score}\n{output}"
+        if item_id == "checkpoint_accuracy":
+            assert "checkpoint.pkl: not found" in output
+        else:
+            assert "not attempted" in output, f"{item_id}: {output}"
+            assert "Traceback" not in output
+    assert rows["fc_backward"][2].startswith("fc_backward: not attempted (raises NotImplementedError).")
+
+
+@pytest.mark.parametrize("mutant", MUTANTS.MUTANTS, ids=lambda m: m.name)
+def test_mutant_loses_points_only_where_expected(tmp_path, student_tree, mutant):
+    sub = make_submission(tmp_path / "sub", paths.KIT, edits={mutant.file: list(mutant.edits)})
+    rows = grade(sub, student_tree)
+    for item_id, (score, max_score, output) in rows.items():
+        if item_id == "checkpoint_accuracy":
+            continue
+        if item_id in mutant.loses:
+            assert score < max_score, f"{mutant.name}: {item_id} kept {score}/{max_score}\n{output}"
+            assert "Traceback" not in output
+        elif item_id not in mutant.may_lose:
+            assert score == max_score, f"{mutant.name}: {item_id} lost points: {score}/{max_score}\n{output}"
+    failing = "\n".join(rows[i][2] for i in mutant.loses).lower()
+    for text in mutant.says:
+        assert text.lower() in failing, f"{mutant.name}: feedback lacks {text!r}:\n{failing}"
+
+
+def test_renamed_parameter_keys_keep_full_marks(tmp_path, student_tree):
+    relative, pairs = MUTANTS.RENAMED_KEYS
+    sub = make_submission(tmp_path / "sub", paths.KIT, replace_all={relative: list(pairs)})
+    assert '"W1"' not in (sub / "two_layer_net.py").read_text()
+    rows = grade(sub, student_tree, ["test_two_layer_net", "test_training"])
+    for item_id, (score, max_score, output) in rows.items():
+        if item_id != "checkpoint_accuracy":
+            assert score == max_score, f"{item_id}: {score}/{max_score}\n{output}"
+
+
+def test_float32_parameters_get_a_hint(tmp_path, student_tree):
+    """float32 parameters cannot pass float64-exact gradient checks: the feedback says why."""
+    sub = make_submission(tmp_path / "sub", paths.KIT, edits={"neuralnet/two_layer_net.py": [
+        ("weight_scale=1e-3, dtype=np.float64)", "weight_scale=1e-3, dtype=np.float32)")]})
+    score, max_score, output = grade(sub, student_tree, ["test_two_layer_net"])["two_layer_backward"]
+    assert score < max_score and "Your parameters are not float64 (float32)" in output
+
+
+def test_layers_importing_torch_gets_zero_with_message(tmp_path, student_tree):
+    sub = make_submission(tmp_path / "sub", paths.KIT)
+    layers = sub / "layers.py"
+    layers.write_text("import torch  # not allowed in Section 1\n" + layers.read_text())
+    rows = grade(sub, student_tree, ["test_layers"])
+    assert rows and all(score == 0 for score, _, _ in rows.values())
+    for _, _, output in rows.values():
+        assert "layers.py imports torch: Section 1 must use numpy only" in output
+
+
+def test_dynamic_forbidden_import_is_caught_in_the_sandbox(tmp_path, student_tree):
+    """An import the static check cannot see (built name) still zeroes the file's tests (seen in sys.modules)."""
+    sub = make_submission(tmp_path / "sub", paths.KIT)
+    (sub / "cupy.py").write_text("VERSION = 'fake'\n")  # stands in for the real framework (no GPU library here)
+    train = sub / "train.py"
+    train.write_text("import importlib\n_accel = importlib.import_module('cu' + 'py')\n" + train.read_text())
+    assert feedback.forbidden_imports(train) == []
+    rows = grade(sub, student_tree, ["test_training"])
+    for item_id in ("training_step_own_model", "training_step_probe_model"):
+        score, _, output = rows[item_id]
+        assert score == 0 and "train.py imports cupy: Section 1 must use numpy only" in output, output
+
+
+def test_forbidden_import_in_layers_is_named_in_the_tests_that_load_it(tmp_path, student_tree):
+    """layers.py importing a framework: its own tests name it; TwoLayerNet's tests (which load layers.py) name the
+    chain. (A fake cupy.py stands in for the framework, so nothing heavy is imported.)"""
+    sub = make_submission(tmp_path / "sub", paths.KIT)
+    (sub / "cupy.py").write_text("VERSION = 'fake'\n")
+    layers = sub / "layers.py"
+    layers.write_text("import cupy\n" + layers.read_text())
+    rows = grade(sub, student_tree, ["test_layers", "test_two_layer_net"])
+    score, _, output = rows["fc_forward"]
+    assert score == 0 and "layers.py imports cupy: Section 1 must use numpy only" in output
+    score, _, output = rows["two_layer_forward"]
+    assert score == 0 and "two_layer_net.py imports layers.py, which imports cupy" in output, output
+
+
+def test_reference_loads_under_private_names():
+    from autograder.grading import reference
+    before = {name for name in ("layers", "classifier", "two_layer_net", "functions") if name in sys.modules}
+    net = reference.two_layer_net()
+    assert reference.layers().__name__.startswith("_dlkit_reference")
+    assert net.__name__.startswith("_dlkit_reference")
+    after = {name for name in ("layers", "classifier", "two_layer_net", "functions") if name in sys.modules}
+    assert after == before  # the flat names used while loading are gone again
+    scores, caches = reference.two_layer_scores(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), np.ones((4, 5)),
+                                                np.zeros(5))
+    assert scores.shape == (2, 5) and np.allclose(scores, 12.0)
+    grads = reference.two_layer_grads(np.ones((2, 5)), caches)
+    assert [g.shape for g in grads] == [(3, 4), (4,), (4, 5), (5,)]
+
+
+# -- checkpoint accuracy --------------------------------------------------------------------------------------------
+
+
+def _random_features_checkpoint(cifar10_dir: Path, hidden: int = 800, batches=(1, 2)) -> dict:
+    """A TwoLayerNet checkpoint fitted quickly: random ReLU features + ridge-regressed output layer (~43 %)."""
+    X, y = [], []
+    for i in batches:
+        with open(cifar10_dir / f"data_batch_{i}", "rb") as handle:  # our own trusted build of the batches
+            batch = pickle.load(handle, encoding="bytes")
+        X.append(np.asarray(batch[b"data"], dtype=np.float32) / np.float32(255.0))  # float32: half the memory
+        y.append(np.asarray(batch[b"labels"], dtype=np.int64))
+    X, y = np.concatenate(X), np.concatenate(y)
+    rng = np.random.default_rng(3)
+    W1 = 0.02 * rng.standard_normal((X.shape[1], hidden))
+    b1 = -(X.mean(axis=0, dtype=np.float64) @ W1)  # centre the features so about half the units are active
+    A = np.maximum(X @ W1.astype(np.float32) + b1.astype(np.float32), 0).astype(np.float64)
+    A1 = np.concatenate([A, np.ones((A.shape[0], 1))], axis=1)
+    out = np.linalg.solve(A1.T @ A1 + 10.0 * np.eye(hidden + 1), A1.T @ np.eye(10)[y])
+    return {"W1": W1, "b1": b1, "W2": out[:-1], "b2": out[-1]}
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_checkpoint_accuracy_full_and_zero(tmp_path, student_tree, cifar10_dir):
+    sub = make_submission(tmp_path / "good", paths.KIT)
+    ckpt = _random_features_checkpoint(cifar10_dir)
+    # Unusual keys and order: identification is by shape.
+    with open(sub / "checkpoint.pkl", "wb") as handle:
+        pickle.dump({"second_b": ckpt["b2"], "first": ckpt["W1"], "first_b": ckpt["b1"], "second": ckpt["W2"]}, handle)
+    score, max_score, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    assert score == max_score, output
+    assert "CIFAR-10 test accuracy" in output
+
+    rng = np.random.default_rng(0)
+    weak = {"W1": 1e-3 * rng.standard_normal((3072, 16)), "b1": np.zeros(16),
+            "W2": 1e-3 * rng.standard_normal((16, 10)), "b2": np.zeros(10)}
+    with open(sub / "checkpoint.pkl", "wb") as handle:
+        pickle.dump(weak, handle)
+    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    assert score == 0 and "CIFAR-10 test accuracy" in output and "full credit from 40 %" in output
+
+
+def test_checkpoint_unloadable_or_wrong_gets_zero_with_reason(tmp_path, student_tree):
+    sub = make_submission(tmp_path / "sub", paths.KIT)
+    (sub / "checkpoint.pkl").write_bytes(b"this is not a pickle")
+    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    assert score == 0 and "checkpoint.pkl: could not be loaded" in output and "Traceback" not in output
+    with open(sub / "checkpoint.pkl", "wb") as handle:
+        pickle.dump({"W": np.zeros((3072, 10)), "b": np.zeros(10)}, handle)  # a linear classifier, not a TwoLayerNet
+    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    assert score == 0 and "not a TwoLayerNet checkpoint" in output
+
+
+def test_accuracy_fraction_is_linear_between_thresholds():
+    t = rubric.THRESHOLDS["checkpoint_accuracy"]
+    assert graded_training.accuracy_fraction(t["full"]) == 1.0
+    assert graded_training.accuracy_fraction(t["partial"]) == 0.0
+    assert graded_training.accuracy_fraction((t["full"] + t["partial"]) / 2) == pytest.approx(0.5)
+    assert graded_training.accuracy_fraction(t["partial"] - 5) == 0.0
+
+
+def test_identify_two_layer_by_shape_with_ties_in_order():
+    h = 10  # hidden size equal to the number of classes: b1 and b2 tie, their order decides
+    arrays = [np.ones((3072, h)), np.full(h, 1.0), np.ones((h, 10)), np.full(10, 2.0)]
+    weights, keys, why = graded_training.identify_two_layer(["a", "b", "c", "d"], arrays)
+    assert why is None and keys == ["a", "b", "c", "d"] and weights[3][0] == 2.0
+    _, _, why = graded_training.identify_two_layer(["W"], [np.ones((3072, 10))])
+    assert "no W2 (H, 10)" in why
+
+
+# -- feedback and harness units ---------------------------------------------------------------------------------------
+
+
+def test_feedback_messages():
+    assert feedback.compare_array(np.ones((2, 3)), np.ones((2, 3))) is None
+    assert feedback.compare_array(np.ones((2, 3)), None) == "returned None"
+    assert feedback.compare_array(np.ones((2, 3)), np.ones((3, 2))) == "shape (3, 2) instead of (2, 3)"
+    assert feedback.compare_array(np.ones(2), np.array([1.0, np.nan])) == "contains nan (expected finite values)"
+    assert "max relative error 3.3e-01 (tolerance 1e-07)" == feedback.compare_array(np.ones(2), np.array([1.0, 2.0]))
+    assert feedback.unpack((1, 2), ("grad_x", "grad_w", "grad_b"))[1] == (
+        "returned a tuple of 2 values instead of a tuple of 3 (grad_x, grad_w, grad_b)")
+    assert feedback.compare_scalar(1.0, np.array([1.0])) is None
+    checks = feedback.Checks("fc_backward")
+    checks.add("grad_x", 1, None)
+    checks.add("grad_w", 1, "fc_backward: grad_w wrong for x (4, 5), w (5, 3): max relative error 3.2e-01 "
+                            "(tolerance 1e-07).")
+    assert checks.fraction == 0.5
+    assert checks.report().splitlines()[0].startswith("fc_backward: grad_w wrong for x (4, 5), w (5, 3)")
+
+
+def test_load_by_shape_matches_live_arrays_in_dict_order():
+    params = {"b_out": np.zeros(3), "w_in": np.zeros((4, 3)), "b_in": np.zeros(3), "w_out": np.zeros((3, 3))}
+    given = [np.ones((4, 3)), np.full(3, 2.0), np.full((3, 3), 3.0), np.full(3, 4.0)]
+    names = procedures._load_by_shape(params, given)
+    assert names == ["w_in", "b_out", "w_out", "b_in"]  # ties resolved by parameters() order
+    assert params["b_out"][0] == 2.0 and params["b_in"][0] == 4.0
+    with pytest.raises(ValueError, match=r"no parameter of shape \(5, 5\)"):
+        procedures._load_by_shape(params, [np.ones((5, 5))])
+
+
+def test_harness_procedures_hold_no_reference_code():
+    """The harness runs next to the student's code: it must not import or embed the reference."""
+    text = Path(procedures.__file__).read_text()
+    for marker in ("kit", "reference", "softmax_loss(", "np.exp", "relu_forward("):
+        if marker == "softmax_loss(":
+            # the harness calls the student's own softmax_loss (layers.softmax_loss), never defines one
+            assert "def softmax_loss" not in text
+            continue
+        if marker in ("kit", "reference"):
+            assert f"import {marker}" not in text and f"from {marker}" not in text
+            continue
+        assert marker not in text, marker

@@ -1,0 +1,253 @@
+"""Section 2: the reference notebooks run offline end to end, the student notebooks are generated without solutions,
+and the graded checks (autograder/grading/graded_tests/test_notebooks.py) score real and broken submissions right.
+
+The slow tests execute the notebooks with nbclient in a temporary copy of kit/ (part1 capped to 2 epochs through
+PART1_MAX_EPOCHS, about 1-2 minutes on 2 cores) and grade the result through the real runner and sandbox.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder import paths
+from autograder.build.markers import strip_notebook
+from autograder.grading import rubric
+from autograder.grading.graded_tests import test_notebooks as graded_notebooks
+from autograder.grading.runner import grade_folder
+
+PART1 = paths.KIT / "part1.ipynb"
+PART2 = paths.KIT / "part2.ipynb"
+# Lines that exist only in the reference solutions; none may reach the student notebooks.
+SOLUTION_SNIPPETS = {
+    "part1.ipynb": ["nn.Conv2d(1, 32", "self.classifier(self.features(x))", "OneCycleLR(", "num_epochs = 7"],
+    "part2.ipynb": ["skimage.data.coffee()", "skimage.data.astronaut()"],
+}
+
+
+def _results_by_id(results: dict) -> dict:
+    by_name = {item.name: item_id for item_id, item in rubric.RUBRIC.items()}
+    return {by_name[test["name"]]: test for test in results["tests"]}
+
+
+def _grade(submission: Path, eval_dir=None) -> dict:
+    return _results_by_id(grade_folder(submission, modules=["test_notebooks"], eval_dir=eval_dir))
+
+
+def _execute(notebook: str, workdir: Path, env: dict, timeout: int) -> nbformat.NotebookNode:
+    """Execute kit/<notebook> in ``workdir`` (a copy of the kit files it needs) and save it there with outputs."""
+    nb = nbformat.read(str(paths.KIT / notebook), as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client.execute(env=env)
+    nbformat.write(nb, str(workdir / notebook))
+    return nb
+
+
+def _kernel_env(**extra: str) -> dict:
+    env = dict(os.environ, MPLBACKEND="Agg", **extra)
+    env.pop("PART1_MAX_EPOCHS", None)
+    env.update(extra)
+    return env
+
+
+def _fake_executed_notebook(outputs_per_cell):
+    """A small executed notebook: one code cell per entry, each with the given outputs and an execution count."""
+    nb = nbformat.v4.new_notebook()
+    for count, outputs in enumerate(outputs_per_cell, start=1):
+        cell = nbformat.v4.new_code_cell(f"x = {count}", execution_count=count)
+        cell.outputs = outputs
+        nb.cells.append(cell)
+    return nb
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def _figure():
+    return nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})
+
+
+def _stream(text: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fast: the generated student notebooks and the grader's notebook checks on synthetic notebooks
+
+
+@pytest.mark.parametrize("source", [PART1, PART2], ids=lambda p: p.name)
+def test_student_notebook_is_generated_without_solutions(source, tmp_path):
+    reference = nbformat.read(str(source), as_version=4)
+    student = strip_notebook(reference, source.name)
+    path = tmp_path / source.name
+    nbformat.write(student, str(path))
+    reread = nbformat.read(str(path), as_version=4)
+    nbformat.validate(reread)
+    code = "\n".join(cell.source for cell in reread.cells if cell.cell_type == "code")
+    assert "NotImplementedError" in code
+    assert "SOLUTION" not in code
+    for snippet in SOLUTION_SNIPPETS[source.name]:
+        assert snippet in "\n".join(c.source for c in reference.cells), f"stale snippet {snippet!r}"
+        assert snippet not in code, f"solution line {snippet!r} leaked into the student {source.name}"
+    assert all(not cell.get("outputs") and cell.get("execution_count") is None
+               for cell in reread.cells if cell.cell_type == "code")
+
+
+def test_reference_notebooks_are_committed_without_outputs():
+    for source in (PART1, PART2):
+        nb = nbformat.read(str(source), as_version=4)
+        ran = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.get("outputs")]
+        assert not ran, f"{source.name}: cells {ran} carry outputs; clear them before committing"
+
+
+def test_part1_student_prompt_keeps_poor_defaults():
+    student = strip_notebook(nbformat.read(str(PART1), as_version=4), "part1.ipynb")
+    code = "\n".join(cell.source for cell in student.cells if cell.cell_type == "code")
+    assert "batch_size = 64" in code and "num_epochs = 2" in code and "weight_decay=0.0" in code
+    assert 'raise NotImplementedError("Network.__init__: not implemented yet")' in code
+    assert "PART1_MAX_EPOCHS" in code  # the CI cap is given code, outside the student's region
+
+
+def test_imagenet_class_index_is_the_exact_keras_file(imagenet_class_index):
+    kit_copy = paths.KIT / "imagenet_class_index.json"
+    assert hashlib.md5(kit_copy.read_bytes()).hexdigest() == "c2c37ea517e94d9795004a39431a14cb"
+    assert kit_copy.read_bytes() == imagenet_class_index.read_bytes()
+
+
+def test_inspect_notebook_finds_errors_unexecuted_cells_figures_and_text():
+    nb = _fake_executed_notebook([
+        [_stream("Total params: 10\nTrainable params: 10\n")],
+        [_figure(), _figure()],
+        [nbformat.v4.new_output("error", ename="ValueError", evalue="bad shape", traceback=[])],
+    ])
+    nb.cells.append(nbformat.v4.new_code_cell("y = 2"))  # never run
+    nb.cells.append(nbformat.v4.new_code_cell("   "))  # empty: does not need to run
+    report = graded_notebooks.inspect_notebook(nb)
+    assert report.code_cells == 5 and report.images == 2
+    assert report.unexecuted == [4]
+    assert report.errors == ["code cell 3: ValueError: bad shape"]
+    assert "Trainable params" in report.text
+    problems = graded_notebooks.execution_problems(report)
+    assert len(problems) == 2 and "4" in problems[0] and "ValueError" in problems[1]
+
+
+def test_parse_predictions_reads_the_printed_lines():
+    text = ("img1 (coffee) top 5:\n    espresso 0.957\nimg1 (coffee): espresso (p = 0.96)\n"
+            "img2 (my photo): tabby, tabby cat (p = 0.62)\n")
+    assert graded_notebooks.parse_predictions(text) == {
+        "img1": ("coffee", "espresso", 0.96), "img2": ("my photo", "tabby, tabby cat", 0.62)}
+    assert graded_notebooks.parse_predictions("img1 (coffee): espresso\n") == {}
+
+
+@pytest.mark.parametrize("accuracy, expected", [
+    (92.0, 10.0), (85.01, 10.0), (85.0, 9.99), (77.5, 5.0), (70.0, 0.0), (69.99, 0.0), (10.0, 0.0)])
+def test_accuracy_score_thresholds(accuracy, expected):
+    score = graded_notebooks.accuracy_score(accuracy, 10.0, {"full": 85.0, "partial": 70.0, "strict": True})
+    assert score == pytest.approx(expected, abs=1e-9)
+
+
+def test_error_output_loses_the_executed_points(tmp_path):
+    good = _fake_executed_notebook([[_stream("Total params: 10\nTrainable params: 10\n")], [_figure()], [_figure()]])
+    nbformat.write(good, str(tmp_path / "part1.ipynb"))
+    results = _grade(tmp_path)
+    points = rubric.RUBRIC["part1_notebook"].points
+    assert results["part1_notebook"]["score"] == pytest.approx(points)
+    assert results["part1_notebook"]["status"] == "passed"
+
+    broken = _fake_executed_notebook([[_stream("Total params: 10\nTrainable params: 10\n")], [_figure()], [_figure()],
+                                      [nbformat.v4.new_output("error", ename="RuntimeError", evalue="CUDA error",
+                                                              traceback=[])]])
+    nbformat.write(broken, str(tmp_path / "part1.ipynb"))
+    results = _grade(tmp_path)
+    assert results["part1_notebook"]["score"] == pytest.approx(points / 2)
+    assert results["part1_notebook"]["status"] == "failed"
+    assert "RuntimeError: CUDA error" in results["part1_notebook"]["output"]
+
+
+def test_missing_and_unreadable_notebooks_score_zero(tmp_path):
+    (tmp_path / "part2.ipynb").write_text("{not json", encoding="utf-8")
+    results = _grade(tmp_path)
+    for item_id in ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions"):
+        assert results[item_id]["score"] == 0.0, item_id
+    assert "part1.ipynb not found" in results["part1_notebook"]["output"]
+    assert "part1_model.pt not found" in results["part1_accuracy"]["output"]
+    assert "not a readable Jupyter notebook" in results["part2_notebook"]["output"]
+
+
+def test_random_weight_export_gets_no_accuracy_points(tmp_path, fashion_mnist_root):
+    script = ("import sys, torch\n"
+              "torch.manual_seed(0)\n"
+              "model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()\n"
+              "torch.jit.trace(model, torch.zeros(2, 1, 28, 28)).save(sys.argv[1])\n")
+    subprocess.run([sys.executable, "-W", "ignore", "-c", script, str(tmp_path / "part1_model.pt")], check=True)
+    results = _grade(tmp_path)
+    assert results["part1_accuracy"]["score"] == 0.0
+    assert "test accuracy" in results["part1_accuracy"]["output"]
+
+
+def test_export_with_wrong_output_shape_is_reported(tmp_path, fashion_mnist_root):
+    script = ("import sys, torch\n"
+              "model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 7)).eval()\n"
+              "torch.jit.trace(model, torch.zeros(2, 1, 28, 28)).save(sys.argv[1])\n")
+    subprocess.run([sys.executable, "-W", "ignore", "-c", script, str(tmp_path / "part1_model.pt")], check=True)
+    results = _grade(tmp_path)
+    assert results["part1_accuracy"]["score"] == 0.0
+    assert f"expected ({graded_notebooks.PART1_CHUNK}, 10)" in results["part1_accuracy"]["output"]
+
+
+def test_non_torchscript_model_file_is_reported(tmp_path, fashion_mnist_root):
+    (tmp_path / "part1_model.pt").write_bytes(b"not a model")
+    results = _grade(tmp_path)
+    assert results["part1_accuracy"]["score"] == 0.0
+    assert "could not be evaluated (error)" in results["part1_accuracy"]["output"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Slow: execute the reference notebooks offline and grade them
+
+
+@pytest.fixture(scope="module")
+def executed_kit(tmp_path_factory, fashion_mnist_root):
+    """A temp copy of the notebooks' kit files, with both reference notebooks executed (part1: 2 epochs)."""
+    workdir = tmp_path_factory.mktemp("section2")
+    for name in ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"):
+        shutil.copyfile(paths.KIT / name, workdir / name)
+    env = _kernel_env(FASHION_MNIST_ROOT=str(fashion_mnist_root), PART1_MAX_EPOCHS="2")
+    _execute("part2.ipynb", workdir, env, timeout=300)
+    _execute("part1.ipynb", workdir, env, timeout=600)
+    return workdir
+
+
+@pytest.mark.slow
+def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_kit):
+    assert (executed_kit / "part1_model.pt").stat().st_size > 10_000
+    assert (executed_kit / "part1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("part1.ipynb", "part2.ipynb"):
+        report = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / name), as_version=4))
+        assert graded_notebooks.execution_problems(report) == [], name
+    part1 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part1.ipynb"), as_version=4))
+    assert "2 epochs" in part1.text  # the PART1_MAX_EPOCHS cap took effect
+    assert part1.images >= 3  # sample images, accuracy per epoch, confusion matrix
+    part2 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part2.ipynb"), as_version=4))
+    assert "model: " in part2.text
+    predictions = graded_notebooks.parse_predictions(part2.text)
+    assert predictions["img1"][:2] == ("coffee", "espresso")  # a sensible prediction
+    assert predictions["img2"][0] == "astronaut"
+
+
+@pytest.mark.slow
+def test_reference_submission_gets_full_marks_for_section2(executed_kit, tmp_path):
+    for name in ("part1.ipynb", "part2.ipynb", "part1_model.pt"):
+        shutil.copyfile(executed_kit / name, tmp_path / name)
+    results = _grade(tmp_path)
+    for item_id in ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions"):
+        assert results[item_id]["score"] == pytest.approx(rubric.RUBRIC[item_id].points), results[item_id]
+        assert results[item_id]["status"] == "passed", results[item_id]
+    assert "Fashion-MNIST test accuracy" in results["part1_accuracy"]["output"]

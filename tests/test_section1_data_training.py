@@ -1,0 +1,231 @@
+"""Section 1 data loading, backprop data file and training (kit/neuralnet/data.py, train.py, test.py,
+kit/backprop/backprop-data.pkl)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import eval_data, paths
+from autograder.build import backprop_data
+
+NEURALNET = paths.KIT / "neuralnet"
+
+
+def load_kit_module(name: str):
+    """kit/neuralnet/<name>.py under a private module name (data.py and utils.py have no flat imports)."""
+    spec = importlib.util.spec_from_file_location(f"_section1_test_{name}", NEURALNET / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+data_module = load_kit_module("data")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# backprop-data.pkl
+
+
+def test_backprop_data_regenerates_identically():
+    committed = (paths.KIT / "backprop" / "backprop-data.pkl").read_bytes()
+    assert backprop_data.data_bytes() == committed, "run: python -m autograder.build.backprop_data"
+
+
+def test_backprop_data_format():
+    with open(paths.KIT / "backprop" / "backprop-data.pkl", "rb") as handle:
+        data = pickle.load(handle)
+    assert sorted(data) == sorted(["f1", "f2", "f3 (y=1)", "f3 (y=2)"])
+    nargs = {"f1": 6, "f2": 1, "f3 (y=1)": 2, "f3 (y=2)": 2}
+    for key, entry in data.items():
+        assert len(entry["inputs"]) == 100 and len(entry["outputs"]) == 100
+        for x in entry["inputs"]:
+            assert isinstance(x, tuple) and len(x) == nargs[key] and all(0 <= v < 1 for v in x)
+        assert all(isinstance(v, float) for v in entry["outputs"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data.py on a small fake dataset in the real layout
+
+
+def write_batch(path: Path, num: int, seed: int) -> None:
+    rng = np.random.RandomState(seed)
+    batch = {b"data": rng.randint(0, 256, size=(num, 3072)).astype(np.uint8),
+             b"labels": list(rng.randint(0, 10, size=num)), b"batch_label": b"fake"}
+    with open(path, "wb") as handle:
+        pickle.dump(batch, handle)
+
+
+@pytest.fixture
+def fake_cifar(tmp_path) -> Path:
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for i in range(1, 6):
+        write_batch(folder / f"data_batch_{i}", 20, i)
+    write_batch(folder / "test_batch", 20, 99)
+    return folder
+
+
+def test_load_cifar10_shapes_and_split(fake_cifar, monkeypatch):
+    monkeypatch.setattr(data_module, "NUM_TRAIN_POOL", 100)
+    data = data_module.load_cifar10(str(fake_cifar), num_train=70, num_val=30, num_test=15, seed=3)
+    assert data["X_train"].shape == (70, 3072) and data["X_val"].shape == (30, 3072)
+    assert data["X_test"].shape == (15, 3072)
+    for key in ("X_train", "X_val", "X_test"):
+        assert data[key].dtype == np.float32 and 0 <= data[key].min() and data[key].max() <= 1
+    for key in ("y_train", "y_val", "y_test"):
+        assert data[key].dtype == np.int64
+    # validation and training images are disjoint and together the whole pool
+    rows = {tuple(r) for r in np.concatenate([data["X_train"], data["X_val"]])}
+    assert len(rows) == 100
+    with open(fake_cifar / "test_batch", "rb") as handle:
+        raw = pickle.load(handle)
+    np.testing.assert_array_equal(data["X_test"], raw[b"data"][:15].astype(np.float32) / 255)
+
+
+def test_load_cifar10_missing_folder_points_at_download_script(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download_cifar.sh"):
+        data_module.load_cifar10(str(tmp_path / "nowhere"))
+
+
+def test_load_cifar10_truncated_batch_names_the_file(fake_cifar):
+    path = fake_cifar / "data_batch_3"
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(ValueError, match="data_batch_3"):
+        data_module.load_cifar10(str(fake_cifar), num_train=70, num_val=30, num_test=10)
+
+
+def test_load_cifar10_missing_batch_names_the_file(fake_cifar):
+    (fake_cifar / "test_batch").unlink()
+    with pytest.raises(FileNotFoundError, match="test_batch"):
+        data_module.load_cifar10(str(fake_cifar), num_train=0, num_val=0, num_test=10)
+
+
+def test_data_sampler_covers_every_example_once_per_pass():
+    X = np.arange(23 * 2, dtype=np.float32).reshape(23, 2)
+    y = np.arange(23)
+    sampler = data_module.DataSampler(X, y, 5, seed=0)
+    assert len(sampler) == 5
+    for _ in range(2):
+        batches = list(sampler)
+        assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]
+        seen = np.concatenate([b[1] for b in batches])
+        assert sorted(seen) == list(range(23))
+        for xb, yb in batches:
+            np.testing.assert_array_equal(xb[:, 0], 2 * yb)  # images stay paired with their labels
+
+
+def test_download_script_checks_md5_and_url():
+    text = (NEURALNET / "download_cifar.sh").read_text()
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in text
+    assert "c58f30108f718f92721af3b95e74349a" in text
+    assert "curl" in text and "wget" in text
+    assert os.access(NEURALNET / "download_cifar.sh", os.X_OK)
+    subprocess.run(["bash", "-n", str(NEURALNET / "download_cifar.sh")], check=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# real CIFAR-10: a short reference training run, and save -> load -> test.py
+
+
+@pytest.mark.slow
+def test_short_training_beats_chance_and_checkpoint_round_trips(cifar10_dir, tmp_path):
+    shutil.copytree(NEURALNET, tmp_path / "neuralnet",
+                    ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pkl", "plot.pdf"))
+    work = tmp_path / "neuralnet"
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    train = subprocess.run([sys.executable, "train.py", "--data-dir", str(cifar10_dir), "--num-train", "4000",
+                            "--num-epochs", "3", "--checkpoint-file", "ck.pkl", "--plot-file", "p.pdf"],
+                           cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=600)
+    assert train.returncode == 0, train.stdout
+    val = float(re.search(r"final: train accuracy [0-9.]+%, validation accuracy ([0-9.]+)%", train.stdout).group(1))
+    assert val >= 25.0, train.stdout  # chance is 10 %
+    assert (work / "p.pdf").read_bytes().startswith(b"%PDF")
+
+    test = subprocess.run([sys.executable, "test.py", "--data-dir", str(cifar10_dir), "--checkpoint-file", "ck.pkl"],
+                          cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=300)
+    assert test.returncode == 0, test.stdout
+    printed = float(re.search(r"Test accuracy: ([0-9.]+)%", test.stdout).group(1))
+
+    # The same accuracy computed here from the pickled arrays and the grader's evaluation arrays.
+    with open(work / "ck.pkl", "rb") as handle:
+        params = pickle.load(handle)  # our own file, just written by the reference
+    assert sorted(params) == ["W1", "W2", "b1", "b2"]
+    evaluation = eval_data.cifar10_test()
+    assert evaluation is not None
+    X = evaluation[0].astype(np.float32) / 255
+    W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2"))
+    scores = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+    expected = 100.0 * np.mean(scores.argmax(axis=1) == evaluation[1])
+    assert printed == pytest.approx(round(expected, 2), abs=1e-9)
+    assert printed > 25.0
+
+
+def run_in_neuralnet(code: str, timeout: float = 120) -> str:
+    """Run python code with cwd = kit/neuralnet (flat imports) in a fresh interpreter; returns its stdout."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-c", code], cwd=NEURALNET, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout
+    return result.stdout
+
+
+def test_train_history_and_centering_fold():
+    """train() returns per-epoch history; with center_inputs the model ends up taking the raw inputs (the fold)."""
+    out = run_in_neuralnet(r'''
+import json
+import numpy as np
+from two_layer_net import TwoLayerNet
+from train import train
+rng = np.random.RandomState(0)
+centers = rng.randn(3, 20).astype(np.float32)
+y = rng.randint(0, 3, size=600)
+X = (5.0 + centers[y] + 0.3 * rng.randn(600, 20)).astype(np.float32)  # far from zero mean: folding matters
+data = {"X_train": X[:500], "y_train": y[:500], "X_val": X[500:], "y_val": y[500:]}
+np.random.seed(0)
+model = TwoLayerNet(20, 3, 16, 0.1, dtype=np.float32)
+history = train(model, data, num_epochs=4, batch_size=50, learning_rate=0.05, reg=0.0, momentum=0.9,
+                center_inputs=True, progress=False)
+raw_accuracy = 100.0 * np.mean(model.predict(X[500:]) == y[500:])
+print(json.dumps({"history": history, "raw_accuracy": raw_accuracy}))
+''')
+    result = json.loads(out.strip().splitlines()[-1])
+    history = result["history"]
+    assert len(history["val_acc"]) == len(history["train_acc"]) == len(history["epoch_seconds"]) == 4
+    assert len(history["loss"]) == 4 * 10
+    assert history["epoch_seconds"] == sorted(history["epoch_seconds"])
+    assert result["raw_accuracy"] == history["val_acc"][-1] >= 95.0
+
+
+def test_save_load_round_trip_resizes(tmp_path):
+    """Classifier.load builds TwoLayerNet() (hidden 512) and resizes its live arrays to a saved hidden size of 16."""
+    out = run_in_neuralnet(rf'''
+import numpy as np
+from two_layer_net import TwoLayerNet
+np.random.seed(1)
+model = TwoLayerNet(3072, 10, 16, 0.01, dtype=np.float32)
+path = {str(tmp_path / "ck.pkl")!r}
+model.save(path)
+loaded = TwoLayerNet.load(path)
+saved, got = model.parameters(), loaded.parameters()
+assert sorted(saved) == sorted(got)
+for k in saved:
+    assert got[k].shape == saved[k].shape, (k, got[k].shape)
+    assert np.array_equal(got[k], saved[k]), k
+assert got["W1"] is loaded.params["W1"]  # still the live arrays
+X = np.random.rand(7, 3072).astype(np.float32)
+assert np.array_equal(loaded.predict(X), model.predict(X))
+print("ok")
+''')
+    assert out.strip().endswith("ok")
