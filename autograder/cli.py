@@ -57,8 +57,10 @@ def _unreadable(reason: str, out_path: Optional[Path], modules: Optional[List[st
 def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional[List[str]] = None) -> dict:
     """Grade one submission zip the way Gradescope would; returns results.json's content (written to out_path).
 
-    A zip that cannot be extracted safely or does not hold one folder gets a valid result with score 0 and the
-    checker's reason. ``modules`` restricts grading to some graded test modules (e.g. ["test_layers"]).
+    The student's files are found as on Gradescope (``gradescope_submission_folder``: files at the top of the zip,
+    or one folder; the zip's name does not matter). A zip that cannot be extracted safely (``safe_extract``: path
+    traversal, links, bombs) or holds no such layout gets a valid result with score 0 and the checker's reason.
+    ``modules`` restricts grading to some graded test modules (e.g. ["test_layers"]).
     """
     check = _check_submission()
     root = Path(tempfile.mkdtemp(prefix="dlkit-grade-"))  # mode 0o700: grader-only, like /autograder
@@ -67,7 +69,7 @@ def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional
         (root / "results").mkdir()
         try:
             check.safe_extract(zip_path, submission)
-            folder = check.find_submission_folder(submission)
+            folder = gradescope_submission_folder(submission, check)
         except check.SubmissionError as exc:
             return _unreadable(str(exc), out_path, modules)
         results = _grade_submission_folder(folder, root / "results" / "results.json", modules)
@@ -79,12 +81,17 @@ def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional
         shutil.rmtree(root, ignore_errors=True)
 
 
-def gradescope_submission_folder(submission: Path) -> Path:
-    """The folder holding the student's files in /autograder/submission: itself, or its single top folder."""
+def gradescope_submission_folder(submission: Path, check: Optional[ModuleType] = None) -> Path:
+    """The folder holding the student's files in an unzipped submission: itself, or its single top folder.
+
+    The one rule for ``run`` (Gradescope's /autograder/submission) and ``grade``/``regrade`` (a zip extracted with
+    safe_extract). ``check`` is the loaded check_submission module whose SubmissionError the caller catches (each
+    load makes a new class); default: a fresh load.
+    """
     entries = [p for p in submission.iterdir() if p.name != "__MACOSX" and not p.name.startswith(".")]
     if any(p.is_file() and p.suffix in (".py", ".ipynb") for p in entries):
         return submission
-    return _check_submission().find_submission_folder(submission)
+    return (check or _check_submission()).find_submission_folder(submission)
 
 
 def run_gradescope(root: Path) -> dict:

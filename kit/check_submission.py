@@ -2,7 +2,7 @@
 
 Usage (from the kit folder):
 
-    python check_submission.py uniqname.zip
+    python check_submission.py uniqname.zip [--uniqname UNIQNAME]
 
 It prints each problem it finds and exits with status 1, or prints a summary of what the zip holds and exits 0.
 
@@ -10,11 +10,18 @@ The zip must hold exactly one folder, named after your uniqname, with these file
 
     functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
 
+The folder must have the zip's name without `.zip` (jdoe.zip holds jdoe/), so that you hand in your own folder and
+not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks the folder against UNIQNAME instead.
 The notebooks must be saved with their outputs (run every cell, then save) and without error outputs.
 `make_submission.py` builds such a zip for you and runs this check on it.
 
-The autograder imports this same file, so the checks here are exactly the checks Gradescope runs first. For that
-reason this module uses only the Python standard library (plus `nbformat`, imported lazily when it is installed).
+The autograder imports this file but grades with only two of its functions: `safe_extract` (how zips are opened
+when the course staff grade locally: no path tricks, links or zip bombs) and `find_submission_folder` (where your
+files are found). Gradescope unzips and renames your upload itself, and also accepts files at the top of the zip.
+The other checks here (the folder and zip names, the file list, the notebook outputs) are only for you: the grader
+never refuses a submission for them; a missing or broken file just earns no points on the checks that need it.
+Because the autograder imports it, this module uses only the Python standard library (plus `nbformat`, imported
+lazily when it is installed).
 """
 from __future__ import annotations
 
@@ -477,8 +484,34 @@ def _odd_extras(folder: Path, entries: list[Path]) -> list[str]:
     return problems
 
 
-def check_zip(zip_path: str | os.PathLike, uniqname: str | None = None) -> list[str]:
-    """Problems with a submission zip (empty list = fine): extracts it safely into a temporary folder and checks it."""
+def zip_name_problem(zip_path: str | os.PathLike, folder_name: str) -> str | None:
+    """Why the folder inside does not belong to a zip of this name (jdoe.zip must hold jdoe/), or None.
+
+    Case is ignored (JDoe.zip holding jdoe/ passes; the folder name itself must be lowercase, see check_folder).
+    A student-side check only: the grader never looks at the zip's name (Gradescope renames uploads).
+    """
+    zip_path = Path(zip_path)
+    stem = zip_path.stem if zip_path.suffix.lower() == ".zip" else zip_path.name
+    if folder_name.casefold() == stem.casefold():
+        return None
+    return (
+        f"The folder inside is {folder_name!r} but the zip is named {zip_path.name}: the folder must be named after "
+        f"your uniqname and the zip after the folder ({folder_name}.zip). If {folder_name!r} is not your uniqname, "
+        f"you zipped the wrong folder; if it is, rename the zip to {folder_name}.zip or check it with "
+        f"--uniqname {folder_name}."
+    )
+
+
+def check_zip(
+    zip_path: str | os.PathLike, uniqname: str | None = None, *, match_zip_name: bool = False
+) -> list[str]:
+    """Problems with a submission zip (empty list = fine): extracts it safely into a temporary folder and checks it.
+
+    Args:
+        uniqname: when given, the folder inside must be named exactly this.
+        match_zip_name: when True and no uniqname is given, the folder must have the zip's name without `.zip`
+            (what the command line checks by default).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="check_submission_"))
     try:
         try:
@@ -486,7 +519,12 @@ def check_zip(zip_path: str | os.PathLike, uniqname: str | None = None) -> list[
             folder = find_submission_folder(root)
         except SubmissionError as exc:
             return [str(exc)]
-        return check_folder(folder, uniqname)
+        problems = []
+        if uniqname is None and match_zip_name:
+            mismatch = zip_name_problem(zip_path, folder.name)
+            if mismatch:
+                problems.append(mismatch)
+        return problems + check_folder(folder, uniqname)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -508,10 +546,13 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: check the zip, print problems (exit 1) or a summary (exit 0)."""
     parser = argparse.ArgumentParser(description="Check a homework submission zip before uploading it.")
     parser.add_argument("zip", type=Path, help="the zip to check, e.g. uniqname.zip")
-    parser.add_argument("--uniqname", help="also check that the folder in the zip is named after this uniqname")
+    parser.add_argument(
+        "--uniqname",
+        help="check that the folder in the zip is named after this uniqname (default: the zip's name, without .zip)",
+    )
     args = parser.parse_args(argv)
 
-    problems = check_zip(args.zip, args.uniqname)
+    problems = check_zip(args.zip, args.uniqname, match_zip_name=True)
     if problems:
         print(f"{args.zip} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:")
         for problem in problems:

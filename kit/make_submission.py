@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{out.name} looks good. It contains:")
     for line in check_submission.zip_summary(out):
         print(line)
+    if check_submission.zip_name_problem(out, uniqname):
+        print(f"Note: the zip is not named {uniqname}.zip; check it again with "
+              f"`python check_submission.py {out.name} --uniqname {uniqname}`.")
     print(f"Upload {out} to Gradescope.")
     return 0
 

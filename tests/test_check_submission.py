@@ -309,6 +309,37 @@ def test_uniqname_must_match_folder(tmp_path, capsys):
     assert "'jdoe' but your uniqname is 'asmith'" in capsys.readouterr().out
 
 
+def test_zip_name_must_match_folder_by_default(tmp_path, capsys):
+    """jdoe.zip holding asmith/ is someone else's folder: refused unless --uniqname says asmith."""
+    entries = {name.replace(f"{UNIQ}/", "asmith/", 1): data for name, data in _good_entries().items()}
+    path = _zip(tmp_path / f"{UNIQ}.zip", entries)
+    assert cs.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"the folder inside is 'asmith' but the zip is named {UNIQ}.zip" in out.lower(), out
+    assert "--uniqname asmith" in out and "looks good" not in out
+    assert cs.main([str(path), "--uniqname", "asmith"]) == 0  # the explicit override wins
+    assert "looks good" in capsys.readouterr().out
+    assert cs.main([str(path), "--uniqname", UNIQ]) == 1  # ... and is itself checked
+    assert "'asmith' but your uniqname is 'jdoe'" in capsys.readouterr().out
+    assert cs.check_zip(path) == []  # library default: no zip-name rule (the grader never applies it)
+
+
+@pytest.mark.parametrize("zip_name", [f"{UNIQ}.zip", f"{UNIQ.upper()}.ZIP"])
+def test_correctly_named_zip_passes_without_uniqname(tmp_path, capsys, zip_name):
+    path = _zip(tmp_path / zip_name, _good_entries())
+    assert cs.main([str(path)]) == 0
+    assert "looks good" in capsys.readouterr().out
+
+
+def test_make_submission_with_another_zip_name_passes_and_says_how_to_check(tmp_path, capsys):
+    kit = _fake_kit(tmp_path / "kit")
+    out = tmp_path / "homework1.zip"
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "looks good" in printed and f"--uniqname {UNIQ}" in printed
+    assert cs.main([str(out), "--uniqname", UNIQ]) == 0
+
+
 def test_extracted_files_get_plain_permissions(tmp_path):
     path = _zip(tmp_path / "s.zip", _good_entries(**{"train__py": None}))
     with zipfile.ZipFile(path, "a") as archive:
@@ -391,11 +422,13 @@ def test_make_submission_builds_a_zip_that_passes(tmp_path, capsys):
     kit = _fake_kit(tmp_path / "kit")
     out = tmp_path / f"{UNIQ}.zip"
     assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 0
-    assert "looks good" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "looks good" in printed and "--uniqname" not in printed  # no note: the zip is named jdoe.zip
     with zipfile.ZipFile(out) as archive:
         assert sorted(archive.namelist()) == sorted(f"{UNIQ}/{name}" for name in cs.REQUIRED_FILES)
     assert cs.check_zip(out) == []
     assert cs.main([str(out), "--uniqname", UNIQ]) == 0
+    assert cs.main([str(out)]) == 0  # the default check: the zip's name matches the folder
 
 
 def test_make_submission_default_out_is_in_kit_root(tmp_path):

@@ -82,13 +82,55 @@ def test_grade_show_hidden_and_bad_zips(student_tree, tmp_path, capsys):
     assert results["score"] == 0 and "not a valid zip" in results["output"]
     assert sorted(t["number"] for t in results["tests"]) == _items(MODULE)
 
-    loose = _zip(_stub_folder(student_tree, tmp_path / "carol"), tmp_path / "carol.zip")  # no top folder
-    assert cli.main(["grade", str(loose), "--out", str(tmp_path / "c"), "--modules", MODULE]) == 0
+    nothing = tmp_path / "carol.zip"  # no folder and no code at the top: nothing to grade
+    with zipfile.ZipFile(nothing, "w") as archive:
+        archive.writestr("notes.txt", "hello\n")
+    assert cli.main(["grade", str(nothing), "--out", str(tmp_path / "c"), "--modules", MODULE]) == 0
     results = json.loads((tmp_path / "c" / "results.json").read_text())
     runner.validate(results)
     assert results["score"] == 0 and "folder" in results["output"]
 
+    escaping = tmp_path / "dave.zip"  # unsafe zips are still refused before anything is graded
+    with zipfile.ZipFile(escaping, "w") as archive:
+        archive.writestr("../layers.py", "x = 1\n")
+    assert cli.main(["grade", str(escaping), "--out", str(tmp_path / "d"), "--modules", MODULE]) == 0
+    results = json.loads((tmp_path / "d" / "results.json").read_text())
+    runner.validate(results)
+    assert results["score"] == 0 and "'..'" in results["output"]
+    assert "submission_error" in results["extra_data"]
+
     assert cli.main(["grade", str(tmp_path / "missing.zip")]) == cli.EXIT_USAGE
+
+
+def test_grade_zip_with_loose_files_is_graded_like_gradescope(student_tree, tmp_path, monkeypatch):
+    """Gradescope grades files at the top of the upload (run: gradescope_submission_folder); so does grade."""
+    loose = _zip(_stub_folder(student_tree, tmp_path / "carol"), tmp_path / "carol.zip")  # no top folder
+    graded = []
+    real = runner.grade_folder
+
+    def recording(folder, **kwargs):
+        graded.append(sorted(p.name for p in Path(folder).iterdir()))
+        return real(folder, **kwargs)
+
+    monkeypatch.setattr(runner, "grade_folder", recording)
+    results = cli.grade_zip(loose, tmp_path / "out" / "results.json", modules=[MODULE])
+    runner.validate(results)
+    assert graded == [sorted(SUBMITTED)]  # the submission root itself was graded
+    assert "submission_error" not in results.get("extra_data", {})
+    assert cli.SUBMISSION_UNREADABLE not in (results.get("output") or "")
+    assert sorted(t["number"] for t in results["tests"]) == _items(MODULE)
+
+
+def test_grade_zip_ignores_the_zip_name(tmp_path, monkeypatch):
+    """Gradescope renames uploads: the grader never compares the folder with the zip's name."""
+    zip_path = tmp_path / "submission (1).zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("asmith/layers.py", "x = 1\n")
+    graded = []
+    monkeypatch.setattr(cli, "_grade_submission_folder",
+                        lambda folder, out_path, modules=None: graded.append(folder.name) or {"tests": []})
+    assert cli.grade_zip(zip_path) == {"tests": []}
+    assert graded == ["asmith"]
 
 
 def test_regrade_writes_one_row_per_student(student_tree, tmp_path, capsys):
