@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import csv
+import functools
 import importlib.util
 import multiprocessing
 import shutil
@@ -30,8 +31,10 @@ EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE = 0, 1, 2
 SUBMISSION_UNREADABLE = "Your submission could not be read, so nothing was graded: "
 
 
+@functools.lru_cache(maxsize=None)
 def _check_submission() -> ModuleType:
-    """kit/check_submission.py, imported by file path (the students' own checker: one implementation)."""
+    """kit/check_submission.py, imported by file path once per process (the students' own checker: one
+    implementation). Loaded once so that its SubmissionError is one class for every caller."""
     path = paths.KIT / "check_submission.py"
     spec = importlib.util.spec_from_file_location("dlkit_check_submission", path)
     module = importlib.util.module_from_spec(spec)
@@ -69,7 +72,7 @@ def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional
         (root / "results").mkdir()
         try:
             check.safe_extract(zip_path, submission)
-            folder = gradescope_submission_folder(submission, check)
+            folder = gradescope_submission_folder(submission)
         except check.SubmissionError as exc:
             return _unreadable(str(exc), out_path, modules)
         results = _grade_submission_folder(folder, root / "results" / "results.json", modules)
@@ -81,17 +84,16 @@ def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional
         shutil.rmtree(root, ignore_errors=True)
 
 
-def gradescope_submission_folder(submission: Path, check: Optional[ModuleType] = None) -> Path:
+def gradescope_submission_folder(submission: Path) -> Path:
     """The folder holding the student's files in an unzipped submission: itself, or its single top folder.
 
     The one rule for ``run`` (Gradescope's /autograder/submission) and ``grade``/``regrade`` (a zip extracted with
-    safe_extract). ``check`` is the loaded check_submission module whose SubmissionError the caller catches (each
-    load makes a new class); default: a fresh load.
+    safe_extract). Raises check_submission's SubmissionError when there is no such folder.
     """
     entries = [p for p in submission.iterdir() if p.name != "__MACOSX" and not p.name.startswith(".")]
     if any(p.is_file() and p.suffix in (".py", ".ipynb") for p in entries):
         return submission
-    return (check or _check_submission()).find_submission_folder(submission)
+    return _check_submission().find_submission_folder(submission)
 
 
 def run_gradescope(root: Path) -> dict:

@@ -227,17 +227,23 @@ def run_section1_batch(case_cls: Any, filename: str, calls: list) -> Tuple[dict,
     it is the first import in the process). Returns (call id -> Outcome, the numpy-only problem or None); when the
     file imports a forbidden framework statically, nothing is run and the outcomes are {}.
     """
-    from autograder.grading.student_code import Workspace, run_calls
     ctx = case_cls.grading_context()
     problem = numpy_only_problem(ctx.submission_dir, filename)
     if problem:
         return {}, problem
+    outcomes = run_section1_calls(case_cls, calls)
+    return outcomes, numpy_only_problem(ctx.submission_dir, filename, outcomes[calls[0].id])
+
+
+def run_section1_calls(case_cls: Any, calls: list) -> dict:
+    """Run ``calls`` on the submission in one fresh sandbox process with the Section-1 limits; call id -> Outcome."""
+    from autograder.grading.student_code import Workspace, run_calls
+    ctx = case_cls.grading_context()
     ws = Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
     try:
-        outcomes = run_calls(ws, calls, limits=SECTION1_CALL_LIMITS)
+        return run_calls(ws, calls, limits=SECTION1_CALL_LIMITS)
     finally:
         ws.cleanup()
-    return outcomes, numpy_only_problem(ctx.submission_dir, filename, outcomes[calls[0].id])
 
 
 def stop_if_not_numpy_only(case: Any, problem: Optional[str], set_score: Any) -> None:

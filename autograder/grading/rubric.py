@@ -36,7 +36,7 @@ RUBRIC: dict[str, Item] = {item_id: item for item_id, item in [
     # Section 1, task 3: two-layer net (neuralnet/two_layer_net.py)
     ("two_layer_init", Item("3.1", "TwoLayerNet: parameter shapes and initialization", 3, "test_two_layer_net")),
     ("two_layer_forward", Item("3.2", "TwoLayerNet: forward matches FC-ReLU-FC", 4, "test_two_layer_net")),
-    ("two_layer_backward", Item("3.3", "TwoLayerNet: backward (numeric and reference gradients)", 6, "test_two_layer_net")),
+    ("two_layer_backward", Item("3.3", "TwoLayerNet: backward vs the reference gradients", 6, "test_two_layer_net")),
     # Section 1, task 4: training (neuralnet/train.py) and the trained checkpoint
     ("training_step_own_model", Item("4.1", "training_step with your TwoLayerNet", 3, "test_training")),
     ("training_step_probe_model", Item("4.2", "training_step with another model (L2 on weights only)", 4, "test_training")),

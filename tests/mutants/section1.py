@@ -49,12 +49,12 @@ MUTANTS = [
        ["relu_backward", "layers_edge_cases"], _USES_LAYERS, says=["relu_backward"]),
     _m("softmax_no_max_subtraction", "neuralnet/layers.py",
        [("shifted = x - x.max(axis=1, keepdims=True)", "shifted = x")],
-       ["softmax_loss"], says=["large scores", "subtract each row's maximum"]),
+       ["softmax_loss"], ["training_step_own_model"], says=["large scores", "subtract each row's maximum"]),
     _m("softmax_grad_not_averaged", "neuralnet/layers.py", [("    grad_x /= N\n", "\n")],
-       ["softmax_loss"], says=["softmax_loss: grad wrong"]),
+       ["softmax_loss"], ["training_step_own_model"], says=["softmax_loss: grad wrong"]),
     _m("l2_missing_half", "neuralnet/layers.py",
        [("loss = 0.5 * reg * float(np.sum(w * w))", "loss = reg * float(np.sum(w * w))")],
-       ["l2_regularization"], says=["l2_regularization: loss wrong"]),
+       ["l2_regularization"], ["training_step_own_model"], says=["l2_regularization: loss wrong"]),
     _m("f3_gradient_sign", "backprop/functions.py", [("    gs1 = ge1 * e1", "    gs1 = -ge1 * e1")],
        ["f3"], says=["gs1"]),
     _m("init_wrong_scale", "neuralnet/two_layer_net.py",
@@ -67,6 +67,10 @@ MUTANTS = [
        [("activation, relu_cache = relu_forward(hidden)", "activation, relu_cache = hidden, hidden"),
         ("grad_hidden = relu_backward(grad_act, relu_cache)", "grad_hidden = grad_act")],
        ["two_layer_forward", "two_layer_backward"], ["training_step_own_model"], says=["FC -> ReLU -> FC"]),
+    _m("two_layer_backward_grad_b1_doubled", "neuralnet/two_layer_net.py",
+       [('grads = {"W1": grad_w1, "b1": grad_b1,', 'grads = {"W1": grad_w1, "b1": 2 * grad_b1,')],
+       ["two_layer_backward"], ["training_step_own_model"],
+       says=["grad of b1 (6,) differs", "also disagrees with central differences of your own forward"]),
 ]
 
 # TwoLayerNet with other parameter key names: must keep full marks everywhere.

@@ -3,9 +3,14 @@
 training_step is graded with the student's own TwoLayerNet and with a harness probe model (linear, unusual key
 names, biases listed first), never assuming key names. Expected: softmax loss of the model's scores plus L2
 regularization of every 2-D parameter (the weight matrices, not the biases); gradients = the model's backward of the
-softmax gradient plus reg * W for the weights. The expectation is built two ways and either is accepted: from the
-reference layers here, and from the student's own softmax_loss / l2_regularization / backward (so training_step is
-not penalized for a bug that another test already charges).
+softmax gradient plus reg * W for the weights, all computed here with the reference layers.
+
+Only values computed here decide points: the sandboxed process runs the student's code, which may patch anything
+there, so nothing it computes can serve as an expectation. For the probe model (4.2) the student's ``layers`` is
+replaced in the sandbox by a table of this grader's answers for the probe's exact arguments
+(``section1_procedures._answering_layers``), so a bug in softmax_loss or l2_regularization (charged in 2.5 and 2.6)
+costs nothing here; with the student's own TwoLayerNet (4.1) everything is the student's, and the student's own
+pieces are used only for a hint saying where the difference comes from.
 
 checkpoint.pkl is unpickled only in the sandbox, which sends back its arrays; they are identified by shape and the
 REFERENCE forward is evaluated here on the CIFAR-10 test set with the kit's preprocessing (uint8 / 255).
@@ -52,12 +57,21 @@ def _inputs() -> dict:
 
 
 def _calls(inp: dict) -> list:
-    own, probe = inp["own"], inp["probe"]
+    own = inp["own"]
     return [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(rubric.FORBIDDEN_IN_SECTION1),)),
             Call("own", MODULE, f"{PROCEDURES}.training_step_own", args=(DIMS, own["weights"], own["X"], own["y"],
-                                                                          REG)),
-            Call("probe", MODULE, f"{PROCEDURES}.training_step_probe", args=(probe["weights"], probe["X"], probe["y"],
-                                                                              PROBE_REG))]
+                                                                          REG))]
+
+
+def _probe_call(inp: dict) -> Call:
+    """The probe check, alone in a fresh process (it imports train itself, after the answering layers)."""
+    probe = inp["probe"]
+    parts = _reference_parts(probe["weights"], probe["X"], probe["y"], PROBE_REG, probe=True)
+    answers = {"scores": parts["scores"], "y": probe["y"], "loss": parts["data_loss"], "dscores": parts["dscores"],
+               "reg": PROBE_REG, "l2": [[w, float(loss), grad] for w, (loss, grad) in zip(probe["weights"],
+                                                                                          parts["l2"])]}
+    return Call("probe", None, f"{PROCEDURES}.training_step_probe",
+                args=(probe["weights"], probe["X"], probe["y"], PROBE_REG, answers))
 
 
 def _probe_forward_backward(weights, X, grad_fn):
@@ -80,13 +94,13 @@ def _reference_parts(weights, X, y, reg, probe: bool) -> dict:
         def grad_fn(scores):
             box["loss"], box["grad"] = ref.softmax_loss(scores, y)
             return box["grad"]
-        _, model_grads = _probe_forward_backward(weights, X, grad_fn)
-        data_loss = box["loss"]
+        scores, model_grads = _probe_forward_backward(weights, X, grad_fn)
+        data_loss, dscores = box["loss"], box["grad"]
     else:
         scores, caches = reference.two_layer_scores(X, *weights)
         data_loss, dscores = ref.softmax_loss(scores, y)
         model_grads = list(reference.two_layer_grads(dscores, caches))
-    return {"data_loss": float(data_loss), "model_grads": model_grads,
+    return {"data_loss": float(data_loss), "model_grads": model_grads, "scores": scores, "dscores": dscores,
             "l2": [ref.l2_regularization(w, reg) for w in weights]}
 
 
@@ -104,8 +118,8 @@ def _student_parts(parts) -> Optional[dict]:
     return {"data_loss": data_loss, "model_grads": grads, "l2": l2}
 
 
-def _grade_training_step(checks: Checks, outcome, weights, routes: List[dict], what: str, keys_weight: float) -> None:
-    """Sub-checks of one training_step result against the expectation of each route (either is accepted)."""
+def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what: str, keys_weight: float) -> None:
+    """Sub-checks of one training_step result against ``expected`` (from :func:`_reference_parts`)."""
     problem = outcome_problem(outcome, "training_step")
     labels = ["loss", "weight gradients", "bias gradients"] + (["grads keyed like parameters()"] if keys_weight else [])
     if problem:
@@ -121,18 +135,15 @@ def _grade_training_step(checks: Checks, outcome, weights, routes: List[dict], w
             checks.fail(label, keys_weight if label.startswith("grads keyed") else 1, why)
         return
     # loss
-    candidates = []
-    for r in routes:
-        reg_w = sum(l2[0] for l2, w in zip(r["l2"], is_weight) if w)
-        reg_all = sum(l2[0] for l2 in r["l2"])
-        candidates.append({"right": r["data_loss"] + reg_w, "no L2": r["data_loss"], "all": r["data_loss"] + reg_all})
-    loss_problem = None
-    if not any(compare_scalar(c["right"], info["loss"]) is None for c in candidates):
-        loss_problem = compare_scalar(candidates[0]["right"], info["loss"])
-        hints = {"no L2": "the L2 regularization term is missing from the loss",
-                 "all": "the loss regularizes the biases too (L2 applies to the weight matrices only: 2-D parameters)"}
-        for key, hint in hints.items():
-            if any(compare_scalar(c[key], info["loss"]) is None for c in candidates):
+    data_loss, l2 = expected["data_loss"], expected["l2"]
+    right = data_loss + sum(item[0] for item, w in zip(l2, is_weight) if w)
+    loss_problem = compare_scalar(right, info["loss"])
+    if loss_problem:
+        hints = {"the L2 regularization term is missing from the loss": data_loss,
+                 "the loss regularizes the biases too (L2 applies to the weight matrices only: 2-D parameters)":
+                     data_loss + sum(item[0] for item in l2)}
+        for hint, wrong in hints.items():
+            if compare_scalar(wrong, info["loss"]) is None:
                 loss_problem = hint
         loss_problem = f"training_step ({what}): loss wrong: {loss_problem}."
     checks.add("loss", 1, loss_problem)
@@ -146,23 +157,19 @@ def _grade_training_step(checks: Checks, outcome, weights, routes: List[dict], w
             target.append(f"training_step ({what}): grads has no entry {name!r} (grads must have the keys of "
                           f"model.parameters(): {info['param_keys']}).")
             continue
-        rights, wrongs = [], []
-        for r in routes:
-            reg_grad = r["l2"][i][1]
-            if is_weight[i]:
-                rights.append(r["model_grads"][i] + reg_grad)
-                wrongs.append(("the regularization gradient reg * W is missing", r["model_grads"][i]))
-            else:
-                rights.append(r["model_grads"][i])
-                wrongs.append(("biases are not regularized, but their gradient includes reg * b",
-                               r["model_grads"][i] + reg_grad))
-        if any(compare_array(exp, got) is None for exp in rights):
+        model_grad, reg_grad = expected["model_grads"][i], l2[i][1]
+        if is_weight[i]:
+            right_grad, hint, wrong = (model_grad + reg_grad, "the regularization gradient reg * W is missing",
+                                       model_grad)
+        else:
+            right_grad, hint, wrong = (model_grad, "biases are not regularized, but their gradient includes reg * b",
+                                       model_grad + reg_grad)
+        detail = compare_array(right_grad, got)
+        if detail is None:
             continue
-        detail = compare_array(rights[0], got)
-        for hint, exp in wrongs:
-            if compare_array(exp, got) is None:
-                detail = hint
-        target.append(f"training_step ({what}): gradient of {name!r} {feedback.describe_shape(rights[0])} wrong: "
+        if compare_array(wrong, got) is None:
+            detail = hint
+        target.append(f"training_step ({what}): gradient of {name!r} {feedback.describe_shape(right_grad)} wrong: "
                       f"{detail}.")
     checks.add("weight gradients", 1, weight_problems[0] if weight_problems else None)
     checks.add("bias gradients", 1, bias_problems[0] if bias_problems else None)
@@ -185,43 +192,53 @@ class TestTrainingStep(GradedTestCase):
         super().setUpClass()
         cls.inp = _inputs()
         cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
+        if not cls.problem:
+            cls.out.update(feedback.run_section1_calls(cls, [_probe_call(cls.inp)]))
 
     @classmethod
     def tearDownClass(cls):
         cls.out = {}
         super().tearDownClass()
 
-    def _routes(self, key: str, probe: bool, reg: float, checks: Checks) -> List[dict]:
-        """The expectation from the reference layers, plus the one from the student's own pieces when they ran."""
-        case = self.inp[key]
-        routes = [_reference_parts(case["weights"], case["X"], case["y"], reg, probe)]
-        outcome = self.out[key]
-        if outcome.status == "ok" and isinstance(outcome.value, dict):
-            parts = outcome.value.get("parts")
-            own = _student_parts(parts)
-            if own is not None:
-                routes.append(own)
-            elif isinstance(parts, dict) and "error" in parts:
-                checks.note(f"(training_step was compared with the reference layers only: your softmax_loss / "
-                            f"l2_regularization / backward raised {parts['error']})")
-        return routes
+    def _own_pieces_hint(self, checks: Checks) -> None:
+        """When 4.1 fails: say whether training_step combines the student's own pieces right (a hint, no points)."""
+        case, outcome = self.inp["own"], self.out["own"]
+        if checks.fraction >= 1.0 or outcome.status != "ok" or not isinstance(outcome.value, dict):
+            return
+        parts = outcome.value.get("parts")
+        own = _student_parts(parts)
+        if own is None:
+            if isinstance(parts, dict) and "error" in parts:
+                checks.note(f"(your softmax_loss / l2_regularization / TwoLayerNet.backward raised {parts['error']})")
+            return
+        trial = Checks("training_step")
+        _grade_training_step(trial, outcome, case["weights"], own, "", 0)
+        if trial.fraction >= 1.0:
+            checks.note("training_step combines your own softmax_loss, l2_regularization and TwoLayerNet.backward "
+                        "correctly: the difference comes from one of those (see 2.5, 2.6 and 3.3).")
 
     @graded("training_step_own_model")
     def test_training_step_own_model(self, set_score=None):
         feedback.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("training_step")
-        routes = self._routes("own", False, REG, checks)
-        _grade_training_step(checks, self.out["own"], self.inp["own"]["weights"], routes,
+        case = self.inp["own"]
+        expected = _reference_parts(case["weights"], case["X"], case["y"], REG, probe=False)
+        _grade_training_step(checks, self.out["own"], case["weights"], expected,
                              f"your TwoLayerNet{DIMS}, reg = {REG}", 0)
+        self._own_pieces_hint(checks)
         feedback.finish(self, checks, set_score, "training_step_own_model")
 
     @graded("training_step_probe_model")
     def test_training_step_probe_model(self, set_score=None):
         feedback.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("training_step")
-        _grade_training_step(checks, self.out["probe"], self.inp["probe"]["weights"],
-                             self._routes("probe", True, PROBE_REG, checks),
+        case = self.inp["probe"]
+        expected = _reference_parts(case["weights"], case["X"], case["y"], PROBE_REG, probe=True)
+        _grade_training_step(checks, self.out["probe"], case["weights"], expected,
                              f"a linear model with keys proj_in, shift_mid, proj_out, shift_out, reg = {PROBE_REG}", 1)
+        if checks.fraction < 1.0:
+            checks.note("(in this check layers.softmax_loss and layers.l2_regularization return the right answers "
+                        "for the model's scores and parameters, so only training_step's own logic is graded)")
         feedback.finish(self, checks, set_score, "training_step_probe_model")
 
 

@@ -16,6 +16,7 @@ import inspect
 import os
 import pickle
 import sys
+import types
 
 import numpy as np
 
@@ -251,7 +252,8 @@ class ProbeModel:
 
 def _own_layer_parts(model, params, names, X, y, reg):
     """The student's own softmax_loss / l2_regularization / backward on this model (what training_step should
-    combine). Returns a dict, or {"error": text} when one of those pieces fails (they are graded elsewhere)."""
+    combine), for a hint only: values from this process decide no points. Returns a dict, or {"error": text} when
+    one of those pieces fails (they are graded elsewhere)."""
     try:
         layers = importlib.import_module("layers")
         scores, cache = model.forward(X)
@@ -264,7 +266,7 @@ def _own_layer_parts(model, params, names, X, y, reg):
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-def _training_step(train_module, model, names, X, y, reg):
+def _training_step(train_module, model, names, X, y, reg, with_parts=True):
     params = _parameters(model)
     saved = {name: np.array(params[name], copy=True) for name in names}
     result = train_module.training_step(model, X, y, reg)
@@ -280,7 +282,7 @@ def _training_step(train_module, model, names, X, y, reg):
     return {"names": names, "param_keys": [str(k) for k in params], "result_kind": shape,
             "loss": loss, "grad_type": type(grads).__name__, "grad_keys": [str(k) for k in grads] if is_dict else None,
             "grads": [grads.get(name) if is_dict else None for name in names],
-            "parts": _own_layer_parts(model, params, names, X, y, reg)}
+            "parts": _own_layer_parts(model, params, names, X, y, reg) if with_parts else None}
 
 
 def training_step_own(module, dims, weights, X, y, reg):
@@ -300,11 +302,65 @@ def training_step_own(module, dims, weights, X, y, reg):
     return _training_step(module, model, names, X, y, reg)
 
 
-def training_step_probe(module, weights, X, y, reg):
-    """training_step(ProbeModel(*weights), X, y, reg); ``weights`` = [proj_in (D, H), shift_mid (H,), proj_out (H, C),
-    shift_out (C,)]. Returns the same dict as :func:`training_step_own` (names: the probe's keys in that order)."""
+def _answering_layers(answers):
+    """A stand-in ``layers`` module whose softmax_loss and l2_regularization return the grader's answers.
+
+    It holds no solution: only the values the grader computed for this one check (the probe model's scores and
+    weights), looked up by their arguments. Any other arguments, or any other layer function, raise with a message.
+    """
+    table = types.ModuleType("layers")
+    table.__file__ = os.path.join(os.getcwd(), "layers.py")
+    scores, labels = np.asarray(answers["scores"]), np.asarray(answers["y"])
+
+    def softmax_loss(x, y):
+        x = np.asarray(x)
+        if (x.shape == scores.shape and np.allclose(x, scores, rtol=1e-9, atol=1e-12)
+                and np.array_equal(np.asarray(y), labels)):
+            return answers["loss"], np.array(answers["dscores"], copy=True)
+        raise ValueError("in this check layers.softmax_loss answers only for (model.forward(X_batch)[0], y_batch); "
+                         f"training_step called it with scores of shape {x.shape} that are not the model's scores")
+
+    def l2_regularization(w, reg):
+        w = np.asarray(w)
+        for weight, loss, grad in answers["l2"]:
+            if w.shape == weight.shape and np.array_equal(w, weight) and float(reg) == answers["reg"]:
+                return loss, np.array(grad, copy=True)
+        raise ValueError(f"in this check layers.l2_regularization answers only for the model's parameters and "
+                         f"reg = {answers['reg']}; training_step called it with an array of shape {w.shape} and "
+                         f"reg = {reg!r}")
+
+    def unavailable(name):
+        def function(*args, **kwargs):
+            raise RuntimeError(f"layers.{name} is not available while training_step is checked with the probe model")
+        function.__name__ = name
+        return function
+
+    table.softmax_loss, table.l2_regularization = softmax_loss, l2_regularization
+    for name in ("fc_forward", "fc_backward", "relu_forward", "relu_backward", "l2_loss"):
+        setattr(table, name, unavailable(name))
+    table.__getattr__ = unavailable  # any other name: a function that raises when called
+    return table
+
+
+def training_step_probe(module, weights, X, y, reg, answers):
+    """training_step(ProbeModel(*weights), X, y, reg) with the grader's answers standing in for ``layers``.
+
+    Run it as the only call of a fresh process with no module (``module`` is None): it imports ``train`` itself,
+    after putting :func:`_answering_layers` in ``sys.modules["layers"]``, so a bug in the student's softmax_loss or
+    l2_regularization (graded in 2.5 and 2.6) is not charged again here: only training_step's own logic is checked.
+
+    Args:
+        weights: [proj_in (D, H), shift_mid (H,), proj_out (H, C), shift_out (C,)]. X: float64 (N, D). y: int64 (N,).
+        answers: {"scores": (N, C) the probe's scores, "y", "loss": float, "dscores": (N, C), "reg": float,
+                  "l2": [[weight, loss, grad] for each of the four parameters]}.
+    Returns:
+        the same dict as :func:`training_step_own` (names: the probe's keys in that order).
+    """
+    sys.modules["layers"] = _answering_layers(answers)
+    train_module = importlib.import_module("train")
     model = ProbeModel(*weights)
-    return _training_step(module, model, ["proj_in", "shift_mid", "proj_out", "shift_out"], X, y, reg)
+    return _training_step(train_module, model, ["proj_in", "shift_mid", "proj_out", "shift_out"], X, y, reg,
+                          with_parts=False)
 
 
 # ----------------------------------------------------------------------------------------------------------------
