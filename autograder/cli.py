@@ -29,6 +29,8 @@ from autograder import paths
 
 EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE = 0, 1, 2
 SUBMISSION_UNREADABLE = "Your submission could not be read, so nothing was graded: "
+GRADING_DID_NOT_FINISH = ("Grading did not finish (the autograder was stopped before it wrote its results); this is "
+                          "not your fault. Please let your instructor know.")
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,6 +102,8 @@ def run_gradescope(root: Path) -> dict:
     """The Gradescope entry: grade ``root/submission``, write ``root/results/results.json``."""
     from autograder.grading import runner, sandbox
     results_path = root / "results" / "results.json"
+    # A valid result from the start: if grading is killed (Gradescope's timeout), this is what the student sees.
+    runner.write_results(runner.failure_results(GRADING_DID_NOT_FINISH), results_path)
     # Close the grader's files to the sandbox user, twice over: covered inside the sandbox's private mount namespace
     # (where the kernel allows one), and by file permissions (root only; Docker often refuses namespaces). The
     # source's entries other than the interpreter's venv (kit/ holds the solutions), the results folder, the

@@ -157,6 +157,16 @@ def test_training_step_probe_grades_only_its_own_logic(tmp_path, student_tree):
     assert "combines your own softmax_loss, l2_regularization and TwoLayerNet.backward correctly" in output
 
 
+def test_overall_time_limit_scores_unrun_checks_zero_with_reason(tmp_path, student_tree, monkeypatch):
+    """Past rubric.GRADING_WALL_SECONDS nothing more is started: those items get 0 and say why (Gradescope would
+    otherwise kill the whole run at its timeout and the student would get nothing at all)."""
+    monkeypatch.setattr(rubric, "GRADING_WALL_SECONDS", 0)
+    rows = grade(make_submission(tmp_path / "sub", paths.KIT), student_tree, ["test_layers"])
+    assert rows and all(score == 0 for score, _, _ in rows.values())
+    for _, _, output in rows.values():
+        assert "the autograder's overall time limit (0 s) ran out" in output, output
+
+
 def test_float32_parameters_get_a_hint(tmp_path, student_tree):
     """float32 parameters cannot pass float64-exact gradient checks: the feedback says why."""
     sub = make_submission(tmp_path / "sub", paths.KIT, edits={"neuralnet/two_layer_net.py": [

@@ -64,6 +64,10 @@ SANDBOX_LIMITS = {
     "max_output_bytes": 64 * 1024,
     "max_file_bytes": 64 * 1024 * 1024,
 }
+# Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
+# timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
+# later score 0 with a message saying so; what finished keeps its score.
+GRADING_WALL_SECONDS = 540
 # Frameworks Section 1 files must not import.
 FORBIDDEN_IN_SECTION1 = ("torch", "tensorflow", "jax", "keras", "cupy")
 

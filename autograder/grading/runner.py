@@ -312,6 +312,7 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
             submission_dir=Path(submission_dir).resolve(), source_dir=Path(source_dir or paths.REPO),
             given_dir=Path(given_dir) if given_dir else None, eval_dir=Path(eval_dir) if eval_dir else None)
         student_code.ISOLATION_NOTES.clear()
+        student_code.GRADING_DEADLINE = start + rubric.GRADING_WALL_SECONDS
         raw_rows, expected, missing_reason = _run_tests(module_names)
         expected = expected_all
         rows = _finish_rows(raw_rows, expected, missing_reason)
@@ -322,6 +323,7 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
         results = failure_results(GRADER_FAILED, expected_all, time.monotonic() - start)
     finally:
         graded_tests.context = None
+        student_code.GRADING_DEADLINE = None
     if out_path is not None:
         write_results(results, Path(out_path))
     return results

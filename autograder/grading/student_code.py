@@ -277,6 +277,9 @@ class _Watch:
 def _failure_of_run(result: sandbox.Result, watch: _Watch, limits: dict) -> Outcome:
     """The outcome of the call that was running when the sandbox process ended without writing its result."""
     if watch.reason == "batch":
+        if GRADING_DEADLINE is not None and time.monotonic() >= GRADING_DEADLINE:
+            return Outcome("timeout", None, f"not finished: the autograder's overall time limit "
+                           f"({rubric.GRADING_WALL_SECONDS:g} s) ran out", 0.0)
         return Outcome("timeout", None, "not finished: the time limit for this group of checks ran out", 0.0)
     if watch.reason:
         return Outcome("timeout", None, watch.reason, time.monotonic() - watch.started_at)
@@ -302,6 +305,11 @@ def _failure_of_run(result: sandbox.Result, watch: _Watch, limits: dict) -> Outc
     return Outcome("crashed", None, f"the Python process exited (exit code {result.returncode}) during this call: "
                    "do not call os._exit/exit in graded functions", 0.0)
 
+
+# time.monotonic() by which every sandbox run of the submission being graded must end (runner.grade_folder sets it
+# from rubric.GRADING_WALL_SECONDS), or None (no overall limit).
+GRADING_DEADLINE: Optional[float] = None
+OUT_OF_TIME = "not run: the autograder's overall time limit ({seconds:g} s) ran out before this check"
 
 # Notes about the isolation actually achieved (e.g. sandbox.ISOLATION_REDUCED); the runner puts them in the output.
 ISOLATION_NOTES: set = set()
@@ -333,12 +341,16 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
             outcomes[call.id] = known
     pending = [c for c in calls if c.id not in outcomes]
     deadline = time.monotonic() + lim["batch_wall_seconds"]
+    overall = GRADING_DEADLINE is not None and GRADING_DEADLINE < deadline
+    if overall:
+        deadline = GRADING_DEADLINE
     harness = _harness_files()
     while pending:
         if time.monotonic() >= deadline:
+            why = (OUT_OF_TIME.format(seconds=rubric.GRADING_WALL_SECONDS) if overall
+                   else "not run: the time limit for this group of checks ran out")
             for call in pending:
-                outcomes[call.id] = Outcome("timeout", None, "not run: the time limit for this group of checks ran "
-                                            "out", 0.0)
+                outcomes[call.id] = Outcome("timeout", None, why, 0.0)
             break
         done, failed_at, failure, phase = _one_run(ws, pending, lim, deadline, harness)
         outcomes.update(done)
