@@ -28,7 +28,7 @@ class Measured:
     returncode: int
     wall_s: float
     cpu_s: float
-    peak_rss_mb: float  # sum of RSS over the whole process tree, polled every 20 ms
+    peak_memory_mb: float  # peak of the process tree's summed PSS (shared pages once), polled every 20 ms
     peak_cgroup_mb: Optional[float]  # the cgroup's own high-water mark (page cache included), when one was used
     how: str  # which limits applied, in words
     killed_for_memory: bool = False
@@ -97,7 +97,10 @@ def _make_cgroup(memory_mb: int, cpu_fraction: float) -> Optional[_Cgroup]:
         return None
 
 
-def _tree_rss(proc: psutil.Process) -> int:
+def _tree_memory(proc: psutil.Process) -> int:
+    """Memory of the process tree in bytes: the sum of each process's PSS (proportional set size), so pages the
+    processes share (the interpreter, numpy's and torch's libraries) count once, as they do in a cgroup's charge.
+    A plain RSS sum counts them once per process. Falls back to RSS where PSS cannot be read."""
     total = 0
     try:
         procs = [proc] + proc.children(recursive=True)
@@ -105,9 +108,12 @@ def _tree_rss(proc: psutil.Process) -> int:
         return 0
     for p in procs:
         try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            continue
+            total += p.memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
     return total
 
 
@@ -119,7 +125,7 @@ def run_measured(cmd: Sequence[str], *, cwd: Optional[Path] = None, env: Optiona
     if gradescope_like:
         cmd = ["taskset", "-c", "0", *cmd]
         how = (f"cgroup: {memory_mb} MB, {cpu_fraction:g} vCPU, 1 core" if group else
-               f"1 core (taskset), RSS watchdog at {memory_mb} MB (no writable cgroup here)")
+               f"1 core (taskset), memory watchdog (tree PSS) at {memory_mb} MB (no writable cgroup here)")
     else:
         how = "no limits"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -137,9 +143,9 @@ def run_measured(cmd: Sequence[str], *, cwd: Optional[Path] = None, env: Optiona
     reader = threading.Thread(target=lambda: output.append(proc.stdout.read()), daemon=True)
     reader.start()
     while proc.poll() is None:
-        rss = _tree_rss(ps)
-        peak = max(peak, rss)
-        if gradescope_like and group is None and rss > memory_mb * MIB:
+        used = _tree_memory(ps)
+        peak = max(peak, used)
+        if gradescope_like and group is None and used > memory_mb * MIB:
             killed = True
             for p in [ps] + ps.children(recursive=True):
                 try:

@@ -44,8 +44,9 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
         raise ValueError(f"internal: expected uint8 (N, 28, 28) images, got {images.dtype} {images.shape}")
     model = torch.jit.load(model_file, map_location="cpu")
     model.eval()  # dropout off, batch norm with its running statistics
+    model = _optimized(torch, model)
     outputs = []
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, images.shape[0], chunk):
             batch = torch.from_numpy(images[start:start + chunk]).float().div_(255.0)
             batch = batch.sub_(FASHION_MEAN).div_(FASHION_STD).unsqueeze(1)  # float32 (n, 1, 28, 28)
@@ -58,3 +59,13 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
                                  f"{tuple(batch.shape)}, expected ({batch.shape[0]}, {NUM_CLASSES})")
             outputs.append(scores.detach().to(torch.float32).numpy())
     return np.concatenate(outputs, axis=0)
+
+
+def _optimized(torch, model):
+    """The model frozen and optimized for CPU inference (batch norm folded, oneDNN kernels): about 3x faster than
+    the plain TorchScript module on one thread, with the same outputs up to float32 round-off (~1e-5). A model
+    that cannot be optimized is run as it is."""
+    try:
+        return torch.jit.optimize_for_inference(torch.jit.freeze(model))
+    except Exception:  # noqa: BLE001 -- any model TorchScript accepts must still be graded, only slower
+        return model
