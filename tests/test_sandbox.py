@@ -28,7 +28,7 @@ def run_dir():
 
 
 def run_code(rd, code: str, **kwargs) -> sandbox.Result:
-    return sandbox.run([sys.executable, "-c", code], cwd=rd.work, limits=kwargs.pop("limits", LIMITS), **kwargs)
+    return sandbox.run([sys.executable, "-c", code], run_dir=rd, limits=kwargs.pop("limits", LIMITS), **kwargs)
 
 
 def alive_pids(pid_file: Path) -> list:
@@ -211,3 +211,24 @@ def test_filling_the_disk_is_stopped(run_dir):
     assert result.killed is not None and result.killed.startswith("disk")
     used = sum(p.stat().st_size for p in run_dir.work.iterdir())
     assert used < 64 * 1024 * 1024 + 200 * 1024 * 1024  # stopped early, not after 8 GB
+
+
+@needs_root
+def test_parallel_runs_have_users_of_their_own():
+    """Two runs at once (batch regrade): different uids, so one cannot read, signal or ptrace the other."""
+    a, b = sandbox.make_run_dir({}), sandbox.make_run_dir({})
+    try:
+        assert len({a.uid, b.uid, 0}) == 3 and (a.gid, b.gid) == (a.uid, b.uid)
+        secret = b.work / "answers.txt"
+        secret.write_text("the other student's work")
+        os.chown(secret, b.uid, b.gid)
+        secret.chmod(0o600)
+        code = (f"import os\ntry:\n    print(open({str(secret)!r}).read())\n"
+                "except OSError as e:\n    print('refused', type(e).__name__)\n"
+                "print(os.getuid())")
+        result = run_code(a, code)
+        refused, uid = result.stdout.split()[0], result.stdout.split()[-1]
+        assert refused == "refused" and int(uid) == a.uid, result.stdout + result.stderr
+    finally:
+        a.cleanup()
+        b.cleanup()

@@ -2,33 +2,33 @@
 
 What one sandboxed run gets:
 
-* **User.** When the grader runs as root, the child drops to the sandbox user (env ``AUTOGRADER_SANDBOX_USER``,
-  default ``student`` when that user exists, else ``nobody``), with no supplementary groups and a *per-run group id*
-  taken from a private range (``RUN_GID_RANGE``) and locked for the run's lifetime. An unprivileged process cannot
-  change its gid, so "every process whose gid is this run's gid" names exactly this run's processes, even after a
-  ``setsid``/double-fork escape and even when parallel runs share the uid ``nobody``. When the grader is not root,
-  the child runs as the current user and the run records ``ISOLATION_REDUCED``; cleanup then finds escaped processes
-  by a per-run token in their environment (weaker: a process can exec with a new environment).
+* **User.** When the grader runs as root, each run gets an unprivileged user of its own: uid = gid = an id from a
+  private range (``RUN_ID_RANGE``, like the box ids of the IOI ``isolate`` sandbox; no account is needed), leased
+  (flock) by :func:`make_run_dir` until the run folder is cleaned up, with no supplementary groups. So runs in
+  parallel (batch regrade) cannot signal, ptrace or read each other (ptrace between processes of one uid is allowed
+  where ``kernel.yama.ptrace_scope`` is 0), and "every process of this uid" names exactly this run's processes, even
+  after a ``setsid``/double-fork escape. When the grader is not root, the child runs as the current user and the run
+  records ``ISOLATION_REDUCED``; cleanup then finds escaped processes by a per-run token in their environment
+  (weaker: a process can exec with a new environment).
 * **Limits** (``resource``): RLIMIT_CPU (soft, then hard +2 s), memory as RLIMIT_AS (numpy jobs) or RLIMIT_DATA
   (torch jobs: the CUDA build of torch reserves far more address space than it uses) chosen per run with
   ``memory_kind``, RLIMIT_NPROC (processes already owned by the uid + ``max_processes``: the limit counts every task
-  of the uid, so a fixed low number fails spuriously when the uid is shared), RLIMIT_FSIZE, RLIMIT_NOFILE,
+  of the uid, which is the run's own when the grader is root), RLIMIT_FSIZE, RLIMIT_NOFILE,
   RLIMIT_CORE = 0. A new session (own process group).
 * **Wall clock.** The caller's ``watch`` callback is polled (every ``POLL_SECONDS``) and may ask for a kill; a run
   also has an overall wall limit. On exit or kill, the process group and every process of the run (see "User") are
   SIGKILLed, repeatedly until none is left.
-* **Environment.** Minimal: PATH, HOME (= the workspace), LANG, one thread for OMP/OpenBLAS/MKL, MPLBACKEND=Agg,
+* **Environment.** Minimal: PATH, HOME (= the workspace), USER/LOGNAME, LANG, one thread for OMP/OpenBLAS/MKL, MPLBACKEND=Agg,
   PYTHONDONTWRITEBYTECODE, PYTHONHASHSEED=0, PYTHONNOUSERSITE. stdin is /dev/null; stdout and stderr are pipes of
   which only the first ``max_output_bytes`` are kept (the rest is read and dropped, so a flood cannot fill a disk).
 * **Files.** :func:`make_run_dir` creates a fresh folder under the system temp dir (never under /root): a root-owned,
-  traverse-only parent holding read-only inputs and the few folders the sandbox user owns. The grader's results folder
+  traverse-only parent holding read-only inputs and the few folders the run's user owns. The grader's results folder
   and source are never made writable to it; :func:`hide_from_sandbox` closes a folder to "others" (Gradescope run).
 """
 from __future__ import annotations
 
 import fcntl
 import os
-import pwd
 import resource
 import secrets
 import shutil
@@ -46,7 +46,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import psutil
 
 ISOLATION_REDUCED = "isolation reduced: not running as root"
-RUN_GID_RANGE = range(61000, 61999)  # per-run group ids (need no /etc/group entry)
+RUN_ID_RANGE = range(61000, 61999)  # per-run uid = gid (need no /etc/passwd entry)
+PROBE_ID = 61999  # the id of the one-off interpreter check (never leased to a run)
 POLL_SECONDS = 0.02
 TOKEN_VAR = "DLKIT_SANDBOX_RUN"
 MIB = 1024 * 1024
@@ -58,10 +59,8 @@ class SandboxError(RuntimeError):
 
 @dataclass(frozen=True)
 class Identity:
-    """Who sandboxed code runs as."""
-    uid: int
-    name: str
-    privileged_grader: bool  # True: the grader is root and drops privileges; False: same user, reduced isolation
+    """Whether sandboxed code runs as users of its own (the grader is root) or as the grader's own user."""
+    privileged_grader: bool
 
 
 def _lock_dir() -> Path:
@@ -72,39 +71,27 @@ def _lock_dir() -> Path:
 
 @lru_cache(maxsize=None)
 def identity() -> Identity:
-    """The sandbox user (checked once per process: it must be able to run this interpreter with numpy)."""
+    """Checked once per process: as root, an unprivileged uid must be able to run this interpreter with numpy."""
     if os.geteuid() != 0:
-        return Identity(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, False)
-    name = os.environ.get("AUTOGRADER_SANDBOX_USER")
-    if not name:
-        try:
-            pwd.getpwnam("student")
-            name = "student"
-        except KeyError:
-            name = "nobody"
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError as exc:
-        raise SandboxError(f"sandbox user {name!r} does not exist (set AUTOGRADER_SANDBOX_USER)") from exc
-    if entry.pw_uid == 0:
-        raise SandboxError(f"sandbox user {name!r} is root")
-    ident = Identity(entry.pw_uid, name, True)
-    _check_interpreter(ident)
-    return ident
+        return Identity(False)
+    _check_interpreter(PROBE_ID)
+    return Identity(True)
 
 
-def _check_interpreter(ident: Identity) -> None:
-    def drop() -> None:
-        os.setgroups([])
-        os.setresgid(RUN_GID_RANGE[0], RUN_GID_RANGE[0], RUN_GID_RANGE[0])
-        os.setresuid(ident.uid, ident.uid, ident.uid)
+def _drop_to(uid: int) -> None:
+    """In a child still running as root: become uid = gid ``uid`` with no supplementary groups."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
 
-    probe = subprocess.run([sys.executable, "-B", "-s", "-c", "import numpy"], cwd="/", preexec_fn=drop,
+
+def _check_interpreter(uid: int) -> None:
+    probe = subprocess.run([sys.executable, "-B", "-s", "-c", "import numpy"], cwd="/", preexec_fn=lambda: _drop_to(uid),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            env={"PATH": "/usr/bin:/bin", "HOME": "/"}, timeout=120)
     if probe.returncode != 0:
         raise SandboxError(
-            f"sandbox user {ident.name!r} (uid {ident.uid}) cannot run {sys.executable} with numpy: "
+            f"an unprivileged user (uid {uid}) cannot run {sys.executable} with numpy: "
             f"{probe.stdout.decode(errors='replace')[-500:]} -- the venv's base interpreter and site-packages must be "
             "readable and executable by others (not under a private home such as /root)")
 
@@ -181,24 +168,24 @@ def namespace_flags() -> Optional[int]:
     return None
 
 
-class _RunGid:
-    """A group id from RUN_GID_RANGE held (flock) for as long as the run lives, so parallel runs never share one."""
+class _RunId:
+    """An id from RUN_ID_RANGE held (flock) for as long as the run folder lives, so parallel runs never share one."""
 
     def __init__(self) -> None:
         self._handle = None
-        start = secrets.randbelow(len(RUN_GID_RANGE))
-        for k in range(len(RUN_GID_RANGE)):
-            gid = RUN_GID_RANGE[(start + k) % len(RUN_GID_RANGE)]
-            handle = open(_lock_dir() / f"gid-{gid}.lock", "w")
+        start = secrets.randbelow(len(RUN_ID_RANGE))
+        for k in range(len(RUN_ID_RANGE)):
+            run_id = RUN_ID_RANGE[(start + k) % len(RUN_ID_RANGE)]
+            handle = open(_lock_dir() / f"id-{run_id}.lock", "w")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 handle.close()
                 continue
-            self.gid = gid
+            self.id = run_id
             self._handle = handle
             return
-        raise SandboxError("no free sandbox group id")
+        raise SandboxError("no free sandbox user id")
 
     def release(self) -> None:
         if self._handle is not None:
@@ -208,15 +195,19 @@ class _RunGid:
 
 @dataclass
 class RunDir:
-    """A fresh folder for one run: ``root`` (grader-owned, 0o711) with ``work`` (the cwd) and any other folders."""
+    """A fresh folder for one run: ``root`` (grader-owned, 0o711) with ``work`` (the cwd) and any other folders, and
+    the user the run executes as (``uid``; ``gid`` is the same id, or None when the grader is not root)."""
     root: Path
     work: Path
+    uid: int
+    gid: Optional[int]
+    _lease: Optional[_RunId] = None
 
     def add_writable(self, name: str) -> Path:
-        """A folder the sandbox user owns (e.g. where the harness writes outcomes)."""
+        """A folder the run's user owns (e.g. where the harness writes outcomes)."""
         path = self.root / name
         path.mkdir(mode=0o700)
-        _give_to_sandbox(path)
+        self._give(path)
         return path
 
     def add_readonly(self, name: str, files: Dict[str, object]) -> Path:
@@ -233,33 +224,33 @@ class RunDir:
         path.chmod(0o555)
         return path
 
+    def _give(self, path: Path) -> None:
+        if self.gid is not None:
+            os.chown(path, self.uid, self.gid)
+
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _give_to_sandbox(path: Path) -> None:
-    ident = identity()
-    if ident.privileged_grader:
-        os.chown(path, ident.uid, -1)
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
 
 def make_run_dir(work_files: Dict[str, Path]) -> RunDir:
-    """A fresh run folder whose ``work`` holds copies of ``work_files`` (name -> source path), owned by the sandbox
-    user."""
+    """A fresh run folder whose ``work`` holds copies of ``work_files`` (name -> source path), owned by the run's
+    user (leased here, released by :meth:`RunDir.cleanup`)."""
+    lease = _RunId() if identity().privileged_grader else None
     # Not tempfile.gettempdir(): a grader's TMPDIR may sit under a private home the sandbox user cannot traverse.
     root = Path(tempfile.mkdtemp(prefix="dlkit-run-", dir=os.environ.get("AUTOGRADER_SANDBOX_TMP", "/tmp")))
-    root.chmod(0o711)  # the sandbox user may traverse to its folders but not list the parent
-    work = root / "work"
-    work.mkdir(mode=0o700)
-    ident = identity()
+    root.chmod(0o711)  # the run's user may traverse to its folders but not list the parent
+    run_dir = RunDir(root, root / "work", lease.id if lease else os.getuid(), lease.id if lease else None, lease)
+    run_dir.work.mkdir(mode=0o700)
     for name, source in work_files.items():
-        target = work / name
+        target = run_dir.work / name
         shutil.copyfile(source, target)
         target.chmod(0o600)
-        if ident.privileged_grader:
-            os.chown(target, ident.uid, -1)
-    _give_to_sandbox(work)
-    return RunDir(root, work)
+        run_dir._give(target)
+    run_dir._give(run_dir.work)
+    return run_dir
 
 
 def hide_from_sandbox(path: Path) -> bool:
@@ -415,14 +406,14 @@ def _remove_leftovers(uid: int, gid: int) -> None:
                 continue
 
 
-def run(argv: Sequence[str], *, cwd: Path, limits: Dict[str, float], memory_kind: str = "as",
+def run(argv: Sequence[str], *, run_dir: RunDir, limits: Dict[str, float], memory_kind: str = "as",
         watch: Optional[Callable[[psutil.Process], Optional[str]]] = None,
         wall_seconds: Optional[float] = None, disk_dirs: Sequence[Path] = ()) -> Result:
     """Run ``argv`` sandboxed in ``cwd`` and wait for it (and everything it started) to end.
 
     Args:
         argv: the command; ``argv[0]`` is normally ``sys.executable``.
-        cwd: the run's work folder (from :func:`make_run_dir`), which also becomes HOME.
+        run_dir: from :func:`make_run_dir`: its ``work`` folder is the cwd and HOME, its user runs the code.
         limits: ``rubric.SANDBOX_LIMITS``-style dict: cpu_seconds, wall_seconds, memory_mb, max_processes,
             max_output_bytes, max_file_bytes.
         memory_kind: "as" (RLIMIT_AS: numpy jobs) or "data" (RLIMIT_DATA: torch jobs).
@@ -432,13 +423,12 @@ def run(argv: Sequence[str], *, cwd: Path, limits: Dict[str, float], memory_kind
     """
     if memory_kind not in ("as", "data"):
         raise ValueError(f"memory_kind must be 'as' or 'data', not {memory_kind!r}")
-    ident = identity()
-    notes = [] if ident.privileged_grader else [ISOLATION_REDUCED]
-    run_gid = _RunGid() if ident.privileged_grader else None
+    cwd, uid, gid = run_dir.work, run_dir.uid, run_dir.gid
+    notes = [] if gid is not None else [ISOLATION_REDUCED]
     token = secrets.token_hex(8)
     cpu = int(limits["cpu_seconds"])
     memory = int(limits["memory_mb"] * MIB)
-    nproc = _uid_task_count(ident.uid) + int(limits["max_processes"])
+    nproc = _uid_task_count(uid) + int(limits["max_processes"])
     fsize = int(limits["max_file_bytes"])
     wall = float(wall_seconds if wall_seconds is not None else limits["wall_seconds"])
 
@@ -448,7 +438,7 @@ def run(argv: Sequence[str], *, cwd: Path, limits: Dict[str, float], memory_kind
     if flags is not None:
         for path in hidden_paths():
             (hide_dirs if path.is_dir() else hide_files).append(os.fsencode(path))
-    elif ident.privileged_grader:
+    elif gid is not None:
         notes.append("isolation reduced: no private mount namespace (grader files protected by permissions only)")
     libc = _libc() if flags is not None else None
 
@@ -464,15 +454,15 @@ def run(argv: Sequence[str], *, cwd: Path, limits: Dict[str, float], memory_kind
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        if run_gid is not None:
-            os.setgroups([])
-            os.setresgid(run_gid.gid, run_gid.gid, run_gid.gid)
-            os.setresuid(ident.uid, ident.uid, ident.uid)
+        if gid is not None:
+            _drop_to(uid)
 
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(cwd),
         "TMPDIR": str(cwd),
+        "USER": "sandbox",
+        "LOGNAME": "sandbox",
         "LANG": "C.UTF-8",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
@@ -486,21 +476,21 @@ def run(argv: Sequence[str], *, cwd: Path, limits: Dict[str, float], memory_kind
     cap = int(limits["max_output_bytes"])
     start = time.monotonic()
     killed: Optional[str] = None
+    proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec,
+                            close_fds=True)
+    pgid = proc.pid  # setsid made the child its own group leader
+    readers = [_CappedReader(proc.stdout, cap), _CappedReader(proc.stderr, cap)]
+    for reader in readers:
+        reader.start()
     try:
-        proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec,
-                                close_fds=True)
-        pgid = proc.pid  # setsid made the child its own group leader
-        readers = [_CappedReader(proc.stdout, cap), _CappedReader(proc.stderr, cap)]
-        for reader in readers:
-            reader.start()
-        try:
-            main = psutil.Process(proc.pid)
-        except psutil.NoSuchProcess:
-            main = None
-        cpu_used = 0.0
-        disk_cap = int(limits.get("max_disk_bytes", DEFAULT_MAX_DISK_BYTES))
-        next_disk_check = start
+        main = psutil.Process(proc.pid)
+    except psutil.NoSuchProcess:
+        main = None
+    cpu_used = 0.0
+    disk_cap = int(limits.get("max_disk_bytes", DEFAULT_MAX_DISK_BYTES))
+    next_disk_check = start
+    try:
         while proc.poll() is None:
             now = time.monotonic()
             if now - start > wall:
@@ -527,14 +517,12 @@ def run(argv: Sequence[str], *, cwd: Path, limits: Dict[str, float], memory_kind
             if killed:
                 break
             time.sleep(POLL_SECONDS)
-        _kill_all(ident.uid, run_gid.gid if run_gid else None, token, pgid)
-        if run_gid is not None:
-            _remove_leftovers(ident.uid, run_gid.gid)
-        proc.wait()
-        for reader in readers:
-            reader.join(timeout=5)  # escaped holders of the pipe are dead now, so the pipes reach EOF
-        return Result(proc.returncode, killed, readers[0].text(), readers[1].text(),
-                      time.monotonic() - start, cpu_used, notes)
-    finally:
-        if run_gid is not None:
-            run_gid.release()
+    finally:  # whatever happened here, nothing of the run outlives it
+        _kill_all(uid, gid, token, pgid)
+        if gid is not None:
+            _remove_leftovers(uid, gid)
+    proc.wait()
+    for reader in readers:
+        reader.join(timeout=5)  # escaped holders of the pipe are dead now, so the pipes reach EOF
+    return Result(proc.returncode, killed, readers[0].text(), readers[1].text(),
+                  time.monotonic() - start, cpu_used, notes)

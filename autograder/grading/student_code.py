@@ -404,7 +404,7 @@ def _one_run(ws: Workspace, pending: List[Call], lim: dict, deadline: float, har
         # The CPU rlimit is a backstop for the whole process; the watch enforces the per-call budget.
         run_limits = dict(lim, cpu_seconds=int(lim["call_cpu_seconds"] * len(pending) + 5))
         result = sandbox.run([sys.executable, "-B", "-s", str(harness_dir / "run_calls.py"), str(job_dir),
-                              str(out_dir)], cwd=run_dir.work, limits=run_limits, memory_kind=lim["memory_kind"],
+                              str(out_dir)], run_dir=run_dir, limits=run_limits, memory_kind=lim["memory_kind"],
                              watch=watch, wall_seconds=max(0.1, deadline - time.monotonic()),
                              disk_dirs=[out_dir])
         ISOLATION_NOTES.update(result.notes)
