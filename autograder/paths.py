@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -56,21 +57,36 @@ def cifar10_dir() -> Optional[Path]:
     """A ``cifar-10-batches-py`` folder in the original python-pickle layout, or None.
 
     Uses ``DLKIT_DATA/cifar-10-batches-py`` when the real batches are there; otherwise rebuilds them once from
-    ``DLKIT_DATA/cifar-10-jpeg`` with the data folder's own ``make_cifar10_batches.py`` (about 20 s).
+    ``DLKIT_DATA/cifar-10-jpeg`` with the data folder's own ``make_cifar10_batches.py`` (about 20 s). When that script
+    fails, returns None (tests skip) after a warning naming the script, its exit status and the end of its stderr;
+    the same text stays in ``cifar10_dir.last_error`` (set by every call; None when nothing failed).
     """
+    cifar10_dir.last_error = None
+    batches = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     root = data_root()
     if root is None:
         return None
-    if (root / "cifar-10-batches-py" / "test_batch").is_file():
+    if all((root / "cifar-10-batches-py" / name).is_file() for name in batches):
         return root / "cifar-10-batches-py"
     script = root / "make_cifar10_batches.py"
     if not script.is_file():
         return None
     target = cache_dir() / "cifar-10-batches-py"
     with _locked("cifar10"):
-        if not (target / "test_batch").is_file():
-            subprocess.run([sys.executable, str(script), str(cache_dir())], check=True,
-                           stdout=subprocess.DEVNULL)
+        if not all((target / name).is_file() for name in batches):
+            try:
+                result = subprocess.run([sys.executable, str(script), str(cache_dir())], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True, errors="replace")
+                failure = None if result.returncode == 0 else (
+                    f"exit status {result.returncode}: {result.stderr.strip()[-2000:] or '(no stderr)'}")
+            except OSError as exc:
+                failure = f"could not start it: {exc}"
+            if failure is None and not all((target / name).is_file() for name in batches):
+                failure = f"it did not write all of {', '.join(batches)} into {target}"
+            if failure is not None:
+                cifar10_dir.last_error = f"CIFAR-10: {script} failed ({failure})"
+                warnings.warn(cifar10_dir.last_error, RuntimeWarning, stacklevel=2)
+                return None
     return target
 
 

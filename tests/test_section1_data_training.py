@@ -75,8 +75,14 @@ def fake_cifar(tmp_path) -> Path:
     return folder
 
 
-def test_load_cifar10_shapes_and_split(fake_cifar, monkeypatch):
+@pytest.fixture
+def small_pools(monkeypatch):
+    """The fake dataset's sizes: 5 x 20 training images, 20 test images."""
     monkeypatch.setattr(data_module, "NUM_TRAIN_POOL", 100)
+    monkeypatch.setattr(data_module, "NUM_TEST_POOL", 20)
+
+
+def test_load_cifar10_shapes_and_split(fake_cifar, small_pools):
     data = data_module.load_cifar10(str(fake_cifar), num_train=70, num_val=30, num_test=15, seed=3)
     assert data["X_train"].shape == (70, 3072) and data["X_val"].shape == (30, 3072)
     assert data["X_test"].shape == (15, 3072)
@@ -93,20 +99,82 @@ def test_load_cifar10_shapes_and_split(fake_cifar, monkeypatch):
 
 
 def test_load_cifar10_missing_folder_points_at_download_script(tmp_path):
-    with pytest.raises(FileNotFoundError, match="download_cifar.sh"):
+    with pytest.raises(FileNotFoundError, match="download_cifar.sh") as info:
         data_module.load_cifar10(str(tmp_path / "nowhere"))
+    assert isinstance(info.value, data_module.ScriptError)  # train.py / test.py print it on one line
 
 
-def test_load_cifar10_truncated_batch_names_the_file(fake_cifar):
+def test_load_cifar10_truncated_batch_names_the_file(fake_cifar, small_pools):
     path = fake_cifar / "data_batch_3"
     path.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(ValueError, match="data_batch_3"):
+    with pytest.raises(ValueError, match="data_batch_3") as info:
         data_module.load_cifar10(str(fake_cifar), num_train=70, num_val=30, num_test=10)
+    assert isinstance(info.value, data_module.ScriptError)
+    assert f"delete the folder {fake_cifar} and run ./download_cifar.sh again" in str(info.value)
 
 
-def test_load_cifar10_missing_batch_names_the_file(fake_cifar):
+def test_load_cifar10_missing_batch_names_the_file(fake_cifar, small_pools):
     (fake_cifar / "test_batch").unlink()
-    with pytest.raises(FileNotFoundError, match="test_batch"):
+    with pytest.raises(FileNotFoundError, match="test_batch") as info:
+        data_module.load_cifar10(str(fake_cifar), num_train=0, num_val=0, num_test=10)
+    assert isinstance(info.value, data_module.ScriptError)
+    assert f"delete the folder {fake_cifar} and run ./download_cifar.sh again" in str(info.value)
+
+
+def write_raw_batch(path: Path, data, labels) -> None:
+    with open(path, "wb") as handle:
+        pickle.dump({b"data": data, b"labels": labels, b"batch_label": b"fake"}, handle)
+
+
+BAD_BATCHES = {  # data_batch_4 replaced by: (data, labels) -> the reason in the message
+    "too few rows": (lambda rng: (rng.randint(0, 256, (19, 3072)).astype(np.uint8), list(range(9)) * 2 + [0]),
+                     "it holds 19 images, expected 20"),
+    "too many rows": (lambda rng: (rng.randint(0, 256, (21, 3072)).astype(np.uint8), [0] * 21),
+                      "it holds 21 images, expected 20"),
+    "wrong width": (lambda rng: (rng.randint(0, 256, (20, 1024)).astype(np.uint8), [0] * 20),
+                    "its images have shape (20, 1024), expected (n, 3072)"),
+    "3-d images": (lambda rng: (rng.randint(0, 256, (20, 3, 1024)).astype(np.uint8), [0] * 20),
+                   "its images have shape (20, 3, 1024)"),
+    "float pixels": (lambda rng: (rng.rand(20, 3072), [0] * 20), "its images are float64"),
+    "pixels above 255": (lambda rng: (np.full((20, 3072), 300), [0] * 20), "its images are int64"),
+    "too few labels": (lambda rng: (rng.randint(0, 256, (20, 3072)).astype(np.uint8), [0] * 19),
+                       "labels of shape (19,) for 20 images"),
+    "label out of range": (lambda rng: (rng.randint(0, 256, (20, 3072)).astype(np.uint8), [10] * 20),
+                           "its labels are not integers in [0, 10)"),
+    "no data key": (None, "KeyError"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_BATCHES))
+def test_load_cifar10_validates_each_batch(fake_cifar, small_pools, case):
+    """A batch that unpickles but has the wrong rows, shape or values: ValueError naming the file (no IndexError)."""
+    make, reason = BAD_BATCHES[case]
+    path = fake_cifar / "data_batch_4"
+    if make is None:
+        with open(path, "wb") as handle:
+            pickle.dump({b"labels": [0] * 20}, handle)
+    else:
+        write_raw_batch(path, *make(np.random.RandomState(0)))
+    with pytest.raises(ValueError) as info:
+        data_module.load_cifar10(str(fake_cifar), num_train=70, num_val=30, num_test=10)
+    message = str(info.value)
+    assert isinstance(info.value, data_module.ScriptError)
+    assert f"CIFAR-10 batch file {path} is corrupt or truncated" in message and reason in message, message
+
+
+def test_load_cifar10_int_pixels_in_range_are_accepted(fake_cifar, small_pools):
+    """uint8-compatible data (int64 values 0..255, labels as an array) loads like uint8."""
+    rng = np.random.RandomState(1)
+    pixels = rng.randint(0, 256, (20, 3072))
+    write_raw_batch(fake_cifar / "test_batch", pixels, np.arange(20) % 10)
+    data = data_module.load_cifar10(str(fake_cifar), num_train=0, num_val=0, num_test=20)
+    np.testing.assert_array_equal(data["X_test"], pixels.astype(np.float32) / 255)
+    assert data["y_test"].dtype == np.int64
+
+
+def test_load_cifar10_real_sizes_need_real_batches(fake_cifar):
+    """With the real pool sizes a 20-image test_batch is reported (it used to fail later with an IndexError)."""
+    with pytest.raises(ValueError, match=r"test_batch is corrupt or truncated \(it holds 20 images, expected 10000\)"):
         data_module.load_cifar10(str(fake_cifar), num_train=0, num_val=0, num_test=10)
 
 
@@ -131,6 +199,27 @@ def test_download_script_checks_md5_and_url():
     assert "curl" in text and "wget" in text
     assert os.access(NEURALNET / "download_cifar.sh", os.X_OK)
     subprocess.run(["bash", "-n", str(NEURALNET / "download_cifar.sh")], check=True)
+
+
+def run_download_script(cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(NEURALNET / "download_cifar.sh")], cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60)
+
+
+def test_download_script_skips_only_a_complete_folder(fake_cifar):
+    """All six files: 'already exists' (delete to download again), as data.py's messages say."""
+    result = run_download_script(fake_cifar.parent)
+    assert result.returncode == 0 and "already exists" in result.stdout and "delete" in result.stdout, result.stdout
+
+
+def test_download_script_redownloads_an_incomplete_folder(fake_cifar):
+    """A folder missing a batch is downloaded again (here: a bad archive in place, so no network is used)."""
+    (fake_cifar / "data_batch_2").unlink()
+    archive = fake_cifar.parent / "cifar-10-python.tar.gz"
+    archive.write_bytes(b"not the real archive")
+    result = run_download_script(fake_cifar.parent)
+    assert "incomplete (missing: data_batch_2)" in result.stdout, result.stdout
+    assert result.returncode == 1 and "md5" in result.stdout and not archive.exists(), result.stdout
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -229,3 +318,136 @@ assert np.array_equal(loaded.predict(X), model.predict(X))
 print("ok")
 ''')
     assert out.strip().endswith("ok")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# train.main with a model built to the spec's signature (no dtype argument), on synthetic data
+
+SYNTHETIC_MAIN = r'''
+import json, sys
+import numpy as np
+import train
+rng = np.random.RandomState(0)
+centers = rng.randn(10, 3072).astype(np.float32)
+def fake_load(data_dir, num_train, num_val, num_test, seed):
+    y = rng.randint(0, 10, size=num_train + num_val)
+    X = np.clip(0.5 + 0.1 * centers[y] + 0.05 * rng.randn(len(y), 3072), 0, 1).astype(np.float32)
+    return {"X_train": X[:num_train], "y_train": y[:num_train], "X_val": X[num_train:], "y_val": y[num_train:]}
+train.load_cifar10 = fake_load
+status = train.run_script(train.main, ["--num-train", "300", "--num-epochs", "2", "--checkpoint-file", "ck.pkl",
+                                       "--plot-file", "p.pdf"])
+print("status", status)
+sys.exit(status)
+'''
+
+# A TwoLayerNet written to the spec's signature: no dtype argument, float64 parameters in self.params.
+SPEC_TWO_LAYER_NET = '''
+import numpy as np
+from classifier import Classifier
+from layers import fc_backward, fc_forward, relu_backward, relu_forward
+
+
+class TwoLayerNet(Classifier):
+    def __init__(self, input_dim=3072, num_classes=10, hidden_dim=512, weight_scale=1e-3):
+        self.params = {"w1": weight_scale * np.random.randn(input_dim, hidden_dim), "b1": np.zeros(hidden_dim),
+                       "w2": weight_scale * np.random.randn(hidden_dim, num_classes), "b2": np.zeros(num_classes)}
+        ALIAS
+
+    def parameters(self):
+        return self.params
+
+    def forward(self, X):
+        W = self.weights()
+        h, c1 = fc_forward(X, W[0], W[1])
+        a, c2 = relu_forward(h)
+        s, c3 = fc_forward(a, W[2], W[3])
+        return s, (c1, c2, c3)
+
+    def backward(self, grad_scores, cache):
+        c1, c2, c3 = cache
+        ga, gw2, gb2 = fc_backward(grad_scores, c3)
+        _, gw1, gb1 = fc_backward(relu_backward(ga, c2), c1)
+        return {"w1": gw1, "b1": gb1, "w2": gw2, "b2": gb2}
+
+    def weights(self):
+        WEIGHTS
+'''
+
+
+@pytest.mark.parametrize("variant", ["dict", "attributes"])
+def test_train_main_with_spec_signature_model(tmp_path, variant):
+    """train.py builds TwoLayerNet with the spec's arguments only; its parameters become float32 only when they live
+    in the dict parameters() returns and nothing else holds them (attributes next to the dict: stays float64)."""
+    work = tmp_path / "neuralnet"
+    shutil.copytree(NEURALNET, work, ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pkl", "plot.pdf"))
+    if variant == "dict":
+        model = SPEC_TWO_LAYER_NET.replace("ALIAS", "pass").replace(
+            "WEIGHTS", 'return [self.params[k] for k in ("w1", "b1", "w2", "b2")]')
+    else:  # forward reads attributes that alias the dict's arrays: replacing the dict's arrays would break it
+        model = SPEC_TWO_LAYER_NET.replace(
+            "ALIAS", 'self.w1, self.b1, self.w2, self.b2 = (self.params[k] for k in ("w1", "b1", "w2", "b2"))'
+        ).replace("WEIGHTS", "return [self.w1, self.b1, self.w2, self.b2]")
+    (work / "two_layer_net.py").write_text(model)
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-c", SYNTHETIC_MAIN], cwd=work, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert result.returncode == 0 and "status 0" in result.stdout, result.stdout
+    with open(work / "ck.pkl", "rb") as handle:
+        params = pickle.load(handle)  # written just now by the kit's own code
+    expected = np.float32 if variant == "dict" else np.float64
+    assert {v.dtype for v in params.values()} == {np.dtype(expected)}, {k: v.dtype for k, v in params.items()}
+    val = float(re.search(r"validation accuracy ([0-9.]+)%; saved", result.stdout).group(1))
+    assert val >= 50.0, result.stdout  # separable synthetic classes: the model really trained (chance is 10 %)
+
+
+def test_train_main_training_step_stub_is_one_line(tmp_path):
+    """A stub training_step (the student version's) with a working TwoLayerNet: one line naming train.py."""
+    work = tmp_path / "neuralnet"
+    shutil.copytree(NEURALNET, work, ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pkl", "plot.pdf"))
+    text = (work / "train.py").read_text()
+    start, end = text.index("    # BEGIN SOLUTION\n    scores"), text.index("    # END SOLUTION\n    return loss")
+    stub = '    raise NotImplementedError("training_step: not implemented yet")\n'
+    (work / "train.py").write_text(text[:start] + stub + text[end + len("    # END SOLUTION\n"):])
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-c", SYNTHETIC_MAIN], cwd=work,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stdout, result.stdout
+    assert "-c: training_step: not implemented yet; fill it in train.py first" in result.stdout, result.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the overfit setting on real CIFAR-10
+
+
+@pytest.mark.slow
+def test_overfit_setting_reaches_75_percent_training_accuracy(cifar10_dir, tmp_path):
+    """python train.py --overfit (the reference's overfit setting) reaches >= 75 % training accuracy (seconds)."""
+    work = tmp_path / "neuralnet"
+    shutil.copytree(NEURALNET, work, ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pkl", "plot.pdf"))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "train.py", "--overfit", "--data-dir", str(cifar10_dir),
+                             "--checkpoint-file", "overfit.pkl", "--plot-file", "overfit.pdf"], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout
+    match = re.search(r"final: train accuracy ([0-9.]+)%, validation accuracy ([0-9.]+)%", result.stdout)
+    assert match, result.stdout
+    assert float(match.group(1)) >= 75.0, result.stdout
+    assert float(match.group(1)) - float(match.group(2)) >= 30.0, result.stdout  # it memorizes: far above val
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# autograder.paths.cifar10_dir when the data folder's script fails
+
+
+def test_cifar10_dir_returns_none_when_the_batch_script_fails(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "make_cifar10_batches.py").write_text("import sys\nsys.exit('cannot open cifar-10-jpeg-q75.tar.gz')\n")
+    monkeypatch.setenv("DLKIT_DATA", str(data))
+    monkeypatch.setenv("DLKIT_CACHE", str(tmp_path / "cache"))
+    with pytest.warns(RuntimeWarning, match="make_cifar10_batches.py failed") as record:
+        assert paths.cifar10_dir() is None
+    message = str(record[0].message)
+    assert "exit status 1" in message and "cannot open cifar-10-jpeg-q75.tar.gz" in message, message
+    assert paths.cifar10_dir.last_error == message

@@ -7,12 +7,14 @@ The local check scripts run as subprocesses from copies of the kit, from inside 
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder import paths
@@ -26,7 +28,7 @@ CHECK_SCRIPTS = {
     "backprop/backprop.py": ["f1", "f2", "f3 (y=1)", "f3 (y=2)", "f4"],
     "neuralnet/gradcheck_layers.py": ["fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss",
                                       "l2_regularization"],
-    "neuralnet/gradcheck_classifier.py": ["TwoLayerNet.__init__", "LinearClassifier", "TwoLayerNet", "training_step"],
+    "neuralnet/gradcheck_classifier.py": ["TwoLayerNet.__init__", "TwoLayerNet", "training_step"],
     "neuralnet/check_softmax_stability.py": ["softmax_loss"],
 }
 
@@ -81,6 +83,198 @@ def test_student_version_reports_not_implemented(student_kit, script):
     assert "Traceback" not in out, out
     for item in CHECK_SCRIPTS[script]:
         assert re.search(rf"^{re.escape(item)}: not implemented", out, re.MULTILINE), f"{item!r} missing:\n{out}"
+
+
+def test_student_gradcheck_classifier_names_missing_dependencies(student_kit):
+    """Given code (LinearClassifier) and training_step on a stub TwoLayerNet: 'not checked', not 'not implemented'."""
+    out = run_script(student_kit, "neuralnet/gradcheck_classifier.py").stdout
+    assert "LinearClassifier: not checked (needs fc_forward, which is not implemented)" in out, out
+    assert "training_step (TwoLayerNet): not checked (needs TwoLayerNet.__init__, which is not implemented)" in out, out
+    assert not re.search(r"^LinearClassifier: not implemented", out, re.MULTILINE), out
+
+
+def student_kit_with_reference(tmp_path: Path, student_kit: Path, *files: str) -> Path:
+    """A copy of the student kit with the given files (folder/file) replaced by the reference's."""
+    kit = tmp_path / "kit"
+    shutil.copytree(student_kit, kit)
+    for file in files:
+        shutil.copyfile(paths.KIT / file, kit / file)
+    return kit
+
+
+def test_gradcheck_classifier_training_step_needs_two_layer_net(tmp_path, student_kit):
+    """Reference layers + training_step with a stub TwoLayerNet: training_step is checked on LinearClassifier and
+    reported 'not checked (needs TwoLayerNet...)' on TwoLayerNet, never 'not implemented'."""
+    kit = student_kit_with_reference(tmp_path, student_kit, "neuralnet/layers.py", "neuralnet/train.py")
+    result = run_script(kit, "neuralnet/gradcheck_classifier.py")
+    out = result.stdout
+    assert result.returncode != 0 and "Traceback" not in out, out
+    assert "training_step (TwoLayerNet): not checked (needs TwoLayerNet.__init__, which is not implemented)" in out
+    assert not re.search(r"^training_step: not implemented", out, re.MULTILINE), out
+    assert re.search(r"^training_step \(LinearClassifier\) grad W: difference .* PASS$", out, re.MULTILINE), out
+    assert re.search(r"^LinearClassifier grad W: difference .* PASS$", out, re.MULTILINE), out
+
+
+def test_gradcheck_classifier_training_step_stub_with_reference_model(tmp_path, student_kit):
+    """Reference layers and TwoLayerNet, stub training_step: 'training_step: not implemented'."""
+    kit = student_kit_with_reference(tmp_path, student_kit, "neuralnet/layers.py", "neuralnet/two_layer_net.py")
+    out = run_script(kit, "neuralnet/gradcheck_classifier.py").stdout
+    assert re.search(r"^training_step: not implemented", out, re.MULTILINE), out
+    assert "not checked" not in out and "Traceback" not in out, out
+    assert re.search(r"^TwoLayerNet grad \w+: difference .* PASS$", out, re.MULTILINE), out
+
+
+# softmax_loss bodies that return the wrong thing or crash: one FAIL line with the exception, no traceback.
+BAD_SOFTMAX = {
+    "returns a float": ("    return 0.0\n", "TypeError"),
+    "returns a 3-tuple": ("    return 0.0, x, x\n", "ValueError"),
+    "raises inside": ("    raise IndexError('index 3 is out of bounds')\n", "IndexError"),
+    "grad of the wrong shape": ("    return 0.0, np.zeros(3)\n", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SOFTMAX))
+def test_check_softmax_stability_reports_bad_returns(tmp_path, case):
+    body, error = BAD_SOFTMAX[case]
+    kit = copy_reference(tmp_path)
+    path = kit / "neuralnet" / "layers.py"
+    text = path.read_text()
+    head = "def softmax_loss(x, y):\n"
+    start = text.index(head)
+    doc_end = text.index('"""', text.index('"""', start) + 3) + 3  # keep the docstring, replace the body
+    end = text.index("\ndef ", doc_end)
+    path.write_text(text[:doc_end] + "\n" + body + "\n" + text[end:])
+    result = run_script(kit, "neuralnet/check_softmax_stability.py")
+    out = result.stdout
+    assert result.returncode != 0, out
+    assert "Traceback" not in out, out
+    failing = [line for line in out.splitlines() if line.startswith("softmax_loss") and line.endswith("FAIL")]
+    assert len(failing) == 1, out
+    if error is None:
+        assert "gradient has shape (3,), expected (3, 3)" in failing[0], out
+    else:
+        assert f"softmax_loss: error: {error}: " in failing[0], out
+    if case == "raises inside":
+        assert "in layers.py, line" in failing[0], out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# train.py and test.py: one line, no traceback, non-zero exit for the expected problems
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """The single output line of a run that failed with an expected problem."""
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert "Traceback" not in out, out
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+@pytest.mark.parametrize("script", ["train.py", "test.py"])
+def test_student_stub_is_one_line(student_kit, tmp_path, script):
+    """A stub TwoLayerNet: one line naming the function and the file to fill in, before any data is loaded."""
+    args = []
+    if script == "test.py":  # test.py checks the checkpoint file first: give it a well-formed one
+        checkpoint = tmp_path / "ck.pkl"
+        with open(checkpoint, "wb") as handle:
+            pickle.dump({"W1": np.zeros((3072, 4)), "b1": np.zeros(4), "W2": np.zeros((4, 10)), "b2": np.zeros(10)},
+                        handle)
+        args = ["--checkpoint-file", str(checkpoint)]
+    line = one_line_error(run_script(student_kit, f"neuralnet/{script}", *args, "--data-dir", str(tmp_path / "no")))
+    assert line == f"{script}: TwoLayerNet.__init__: not implemented yet; fill it in two_layer_net.py first", line
+
+
+@pytest.mark.parametrize("script", ["train.py", "test.py"])
+def test_missing_data_folder_is_one_line(reference_kit, tmp_path, script):
+    args = ["--checkpoint-file", str(write_reference_checkpoint(reference_kit, tmp_path))] if script == "test.py" \
+        else []
+    line = one_line_error(run_script(reference_kit, f"neuralnet/{script}", *args, "--data-dir", str(tmp_path / "no")))
+    assert line.startswith(f"{script}: CIFAR-10 folder not found") and "download_cifar.sh" in line, line
+
+
+def write_reference_checkpoint(reference_kit: Path, tmp_path: Path) -> Path:
+    """A checkpoint of a reference TwoLayerNet (hidden 8), saved by Classifier.save."""
+    path = tmp_path / "ck.pkl"
+    code = ("import numpy as np; from two_layer_net import TwoLayerNet; np.random.seed(0); "
+            f"TwoLayerNet(3072, 10, 8, 0.01).save({str(path)!r})")
+    subprocess.run([sys.executable, "-c", code], cwd=reference_kit / "neuralnet", check=True)
+    return path
+
+
+def write_fake_batches(folder: Path, rows: int = 20) -> Path:
+    """The six batch files, each with ``rows`` random images (the real layout, but too few images)."""
+    folder.mkdir(parents=True)
+    rng = np.random.RandomState(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.randint(0, 256, size=(rows, 3072)).astype(np.uint8),
+                 b"labels": list(rng.randint(0, 10, size=rows)), b"batch_label": b"fake"}
+        with open(folder / name, "wb") as handle:
+            pickle.dump(batch, handle)
+    return folder
+
+
+@pytest.mark.parametrize("script", ["train.py", "test.py"])
+def test_corrupt_batch_is_one_line_naming_the_file(reference_kit, tmp_path, script):
+    folder = write_fake_batches(tmp_path / "cifar-10-batches-py")
+    name = "test_batch" if script == "test.py" else "data_batch_1"
+    (folder / name).write_bytes((folder / name).read_bytes()[:300])
+    args = ["--checkpoint-file", str(write_reference_checkpoint(reference_kit, tmp_path))] if script == "test.py" \
+        else []
+    line = one_line_error(run_script(reference_kit, f"neuralnet/{script}", *args, "--data-dir", str(folder)))
+    assert f"CIFAR-10 batch file {folder / name} is corrupt or truncated" in line, line
+    assert f"delete the folder {folder} and run ./download_cifar.sh again" in line, line
+
+
+def test_batch_with_too_few_images_is_one_line(reference_kit, tmp_path):
+    folder = write_fake_batches(tmp_path / "cifar-10-batches-py")  # 20 images per file instead of 10000
+    line = one_line_error(run_script(reference_kit, "neuralnet/train.py", "--data-dir", str(folder)))
+    assert f"{folder / 'data_batch_1'} is corrupt or truncated (it holds 20 images, expected 10000)" in line, line
+
+
+def test_missing_batch_is_one_line(reference_kit, tmp_path):
+    folder = write_fake_batches(tmp_path / "cifar-10-batches-py")
+    (folder / "data_batch_1").unlink()
+    line = one_line_error(run_script(reference_kit, "neuralnet/train.py", "--data-dir", str(folder)))
+    assert f"CIFAR-10 batch file missing: {folder / 'data_batch_1'}" in line, line
+    assert "download_cifar.sh" in line and "delete the folder" in line, line
+
+
+def test_test_py_missing_checkpoint_is_one_line(reference_kit, tmp_path):
+    missing = tmp_path / "checkpoint.pkl"
+    line = one_line_error(run_script(reference_kit, "neuralnet/test.py", "--checkpoint-file", str(missing),
+                                     "--data-dir", str(tmp_path)))
+    assert line.startswith(f"test.py: checkpoint file not found: {missing}") and "train.py writes it" in line, line
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"not a pickle at all", "cannot read the checkpoint file"),
+    (b"", "cannot read the checkpoint file"),
+    (pickle.dumps([1, 2, 3]), "is not a checkpoint written by train.py"),
+    (pickle.dumps({"W1": "text"}), "is not a checkpoint written by train.py"),
+    (pickle.dumps({"weights": np.zeros(3)}), "does not match TwoLayerNet"),
+], ids=["garbage", "empty", "list", "not-arrays", "other-keys"])
+def test_test_py_unreadable_checkpoint_is_one_line(reference_kit, tmp_path, content, expected):
+    checkpoint = tmp_path / "checkpoint.pkl"
+    checkpoint.write_bytes(content)
+    line = one_line_error(run_script(reference_kit, "neuralnet/test.py", "--checkpoint-file", str(checkpoint),
+                                     "--data-dir", str(tmp_path)))
+    assert line.startswith("test.py: ") and str(checkpoint) in line and expected in line, line
+
+
+def test_real_bug_keeps_its_traceback(tmp_path):
+    """An exception that is not an expected problem (here a bug in TwoLayerNet.__init__) keeps its traceback."""
+    kit = copy_reference(tmp_path)
+    path = kit / "neuralnet" / "two_layer_net.py"
+    text = path.read_text()
+    old = '"b1": np.zeros(hidden_dim, dtype=dtype),'
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, '"b1": np.zeros(hidden_dim, dtype=dtype)[[hidden_dim]],'))
+    result = run_script(kit, "neuralnet/train.py", "--data-dir", str(tmp_path / "no"))
+    assert result.returncode != 0
+    assert "Traceback" in result.stdout and "IndexError" in result.stdout, result.stdout
+    assert "two_layer_net.py" in result.stdout, result.stdout
 
 
 def test_student_version_imports_cleanly(student_kit):

@@ -13,9 +13,18 @@ fail() {
     exit 1
 }
 
-if [ -f cifar-10-batches-py/test_batch ] && [ -f cifar-10-batches-py/data_batch_5 ]; then
-    echo "cifar-10-batches-py/ already exists; delete it to download again."
+BATCHES="data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch"
+missing=""
+for batch in $BATCHES; do
+    [ -f "cifar-10-batches-py/$batch" ] || missing="$missing $batch"
+done
+if [ -z "$missing" ]; then
+    echo "cifar-10-batches-py/ already exists (all six batch files); delete the folder to download again" \
+         "(e.g. when train.py says a batch file is corrupt)."
     exit 0
+fi
+if [ -d cifar-10-batches-py ]; then
+    echo "cifar-10-batches-py/ is incomplete (missing:$missing): downloading it again."
 fi
 
 if [ ! -f "$ARCHIVE" ]; then
@@ -45,5 +54,7 @@ fi
 echo "Unpacking ..."
 tar -xzf "$ARCHIVE" || fail "could not unpack $ARCHIVE (delete it and run this script again)"
 rm -f "$ARCHIVE"
-[ -f cifar-10-batches-py/test_batch ] || fail "cifar-10-batches-py/test_batch is missing after unpacking"
+for batch in $BATCHES; do
+    [ -f "cifar-10-batches-py/$batch" ] || fail "cifar-10-batches-py/$batch is missing after unpacking"
+done
 echo "Done: CIFAR-10 is in $(pwd)/cifar-10-batches-py"
