@@ -10,7 +10,7 @@ valid, complete and the grader's own".
 Further down, full submissions (the kit's reference files with one file hostile) attack the harness that reports
 their results from inside the sandbox (patching section1_procedures or numpy there), and hostile artifacts
 (checkpoint.pkl, part1_model.pt) run code when loaded: such code must run only in the sandbox, never in the grading
-process, and earn nothing. Cases that expose a known grader bug are marked xfail(strict=True) with the bug.
+process, and earn nothing.
 """
 from __future__ import annotations
 
@@ -480,10 +480,6 @@ def test_train_patching_the_harness_earns_nothing(case, student_tree, kit_files,
     assert "training_step combines your own softmax_loss" in rows["training_step_own_model"]["output"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "grader bug: test_training._grade_training_step compares only the gradients of the parameter names the sandbox "
-    "reports (info['names']) and checks the keys against the sandbox-reported param_keys, so reporting no names "
-    "passes 'weight gradients', 'bias gradients' and 'grads keyed like parameters()' (2/3 + 3/4 points)"))
 def test_train_reporting_no_parameter_names_earns_nothing(student_tree, kit_files, zero_step_rows, tmp_path):
     folder = reference_submission(tmp_path / "mallory", {"train.py": UNCHECKED_NAMES_TRAIN})
     rows = graded_rows(folder, "test_training", tmp_path / "results" / "results.json", student_tree)
@@ -513,10 +509,6 @@ def test_two_layer_net_patching_the_gradient_check_earns_nothing(case, student_t
         assert "agrees with central differences of your own forward" in backward["output"], backward["output"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "grader bug: test_two_layer_net.test_two_layer_backward zips the sandbox-reported names with the expected "
-    "gradients, so a harness patch reporting only the first parameter has only W1 compared: a backward right for "
-    "W1 alone gets 6/6 instead of 1.5/6"))
 def test_two_layer_net_reporting_fewer_parameters_earns_nothing(student_tree, kit_files, tmp_path):
     w1_only = 'grads = {"W1": grad_w1, "b1": 0 * grad_b1, "W2": 0 * grad_w2, "b2": 0 * grad_b2}'
     honest = reference_submission(tmp_path / "honest", {"two_layer_net.py": _two_layer_net_with(w1_only)})

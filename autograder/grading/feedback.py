@@ -177,6 +177,39 @@ def forbidden_message(filename: str, frameworks: Sequence[str]) -> str:
     return f"{filename} imports {', '.join(frameworks)}: Section 1 must use numpy only"
 
 
+def report_problem(value: Any, keys: Sequence[str], names: Optional[Sequence[str]] = None, count: int = 0,
+                   per_name: Sequence[str] = ()) -> Optional[str]:
+    """None when a harness procedure's report has the form it sends; else why not, for the student.
+
+    The harness runs in the student's process, which can change it: the grader never lets the report decide how
+    many checks it makes. ``count`` parameters must be reported under distinct names, all among ``param_keys`` when
+    that key is there, and equal to ``names`` when the grader knows them (the probe model's); every key in
+    ``per_name`` must hold one entry per parameter.
+    """
+    def tampered(detail: str) -> str:
+        return ("the checker's report is not in the form it sends (did your code change the checker running next "
+                f"to it?): {detail}")[:400]
+    if not isinstance(value, dict):
+        return tampered(f"a {type(value).__name__} instead of a dict")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        return tampered(f"no {', '.join(missing)}")
+    if count:
+        got = value.get("names")
+        if not isinstance(got, (list, tuple)) or len(got) != count or len({str(n) for n in got}) != count:
+            return tampered(f"{count} distinct parameter names expected, got {got!r}")
+        if names is not None and [str(n) for n in got] != list(names):
+            return tampered(f"parameter names {list(names)} expected, got {got!r}")
+        param_keys = value.get("param_keys")
+        if param_keys is not None and (not isinstance(param_keys, (list, tuple)) or
+                                       not {str(n) for n in got} <= {str(k) for k in param_keys}):
+            return tampered(f"the names {got!r} are not all among parameters()' keys {param_keys!r}")
+        for key in per_name:
+            if not isinstance(value.get(key), (list, tuple)) or len(value[key]) != count:
+                return tampered(f"{key}: {count} entries expected")
+    return None
+
+
 def numpy_only_problem(submission_dir: Path, filename: str, loaded: Any = None) -> Optional[str]:
     """The message that zeroes a Section-1 file's tests, or None when it uses numpy only.
 

@@ -34,6 +34,7 @@ PROCEDURES = "section1_procedures"
 SEED = 8_822_019  # fixed so grading is deterministic; not a seed the kit uses
 DIMS = (7, 4, 6)  # TwoLayerNet(input_dim, num_classes, hidden_dim): no two parameters share a shape
 PROBE_DIMS = (5, 3, 4)  # ProbeModel: proj_in (5, 3), shift_mid (3,), proj_out (3, 4), shift_out (4,)
+PROBE_KEYS = ["proj_in", "shift_mid", "proj_out", "shift_out"]  # the harness ProbeModel's keys, in weights' order
 REG = 0.25
 PROBE_REG = 0.4
 CHECKPOINT = "checkpoint.pkl"
@@ -118,9 +119,15 @@ def _student_parts(parts) -> Optional[dict]:
     return {"data_loss": data_loss, "model_grads": grads, "l2": l2}
 
 
-def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what: str, keys_weight: float) -> None:
-    """Sub-checks of one training_step result against ``expected`` (from :func:`_reference_parts`)."""
-    problem = outcome_problem(outcome, "training_step")
+REPORT_KEYS = ("names", "param_keys", "result_kind", "loss", "grad_type", "grad_keys", "grads")
+
+
+def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what: str, keys_weight: float,
+                         names: Optional[List[str]] = None) -> None:
+    """Sub-checks of one training_step result against ``expected`` (from :func:`_reference_parts`); ``names`` are
+    the parameter names when the grader knows them (the probe model's)."""
+    problem = outcome_problem(outcome, "training_step") or feedback.report_problem(
+        outcome.value, REPORT_KEYS, names=names, count=len(weights), per_name=("grads",))
     labels = ["loss", "weight gradients", "bias gradients"] + (["grads keyed like parameters()"] if keys_weight else [])
     if problem:
         for label in labels:
@@ -178,7 +185,7 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
         problem = None
         if keys is None:
             problem = f"training_step ({what}): grads is a {info['grad_type']}, not a dict keyed like parameters()."
-        elif sorted(keys) != sorted(info["param_keys"]):
+        elif sorted(map(str, keys)) != sorted(names or info["param_keys"]):
             problem = (f"training_step ({what}): grads has keys {keys}; model.parameters() has {info['param_keys']} "
                        "(do not assume key names such as 'W1').")
         checks.add("grads keyed like parameters()", keys_weight, problem)
@@ -235,7 +242,7 @@ class TestTrainingStep(GradedTestCase):
         case = self.inp["probe"]
         expected = _reference_parts(case["weights"], case["X"], case["y"], PROBE_REG, probe=True)
         _grade_training_step(checks, self.out["probe"], case["weights"], expected,
-                             f"a linear model with keys proj_in, shift_mid, proj_out, shift_out, reg = {PROBE_REG}", 1)
+                             f"a linear model with keys {', '.join(PROBE_KEYS)}, reg = {PROBE_REG}", 1, PROBE_KEYS)
         if checks.fraction < 1.0:
             checks.note("(in this check layers.softmax_loss and layers.l2_regularization return the right answers "
                         "for the model's scores and parameters, so only training_step's own logic is graded)")

@@ -35,7 +35,20 @@ def _dtype_note(checks: Checks, value) -> None:
     """A hint when the student's parameters are not float64 and something failed."""
     dtypes = value.get("dtypes") if isinstance(value, dict) else None
     if dtypes and any(d != "float64" for d in dtypes) and checks.fraction < 1.0:
-        checks.note(FLOAT32_NOTE.format(dtypes=", ".join(sorted(set(dtypes)))))
+        checks.note(FLOAT32_NOTE.format(dtypes=", ".join(sorted({str(d) for d in dtypes}))))
+
+
+def _rows_well_formed(rows) -> bool:
+    """Whether describe_init's report has its form: dicts with name and type, and for arrays shape and statistics."""
+    if not isinstance(rows, list):
+        return False
+    for r in rows:
+        if not isinstance(r, dict) or not {"name", "type"} <= set(r):
+            return False
+        if "shape" in r and not (isinstance(r["shape"], (list, tuple)) and
+                                 all(isinstance(r.get(k), float) for k in ("mean", "std", "max_abs"))):
+            return False
+    return True
 
 
 def _weights(rng, dims, bias_shift=0.0) -> list:
@@ -109,6 +122,10 @@ class TestTwoLayerNet(GradedTestCase):
         checks = Checks("TwoLayerNet init")
         small, big = self.out["init/small"], self.out["init/big"]
         problem = outcome_problem(small, "TwoLayerNet.__init__") or outcome_problem(big, "TwoLayerNet.__init__")
+        for rows in ([] if problem else [small.value, big.value]):
+            if not _rows_well_formed(rows):
+                problem = ("the checker's report is not in the form it sends (did your code change the checker "
+                           "running next to it?)")
         if problem:
             for label in ("shapes", "weight scale", "zero biases"):
                 checks.fail(label, 1, problem)
@@ -144,7 +161,8 @@ class TestTwoLayerNet(GradedTestCase):
             X = case["X"]
             label = f"X {X.shape}"
             outcome = self.out[f"forward/{i}"]
-            problem = outcome_problem(outcome, "TwoLayerNet.forward")
+            problem = outcome_problem(outcome, "TwoLayerNet.forward") or feedback.report_problem(
+                outcome.value, ("names", "scores", "dtypes"), count=len(ROLES))
             if problem:
                 checks.fail(label, 1, problem)
                 continue
@@ -163,7 +181,9 @@ class TestTwoLayerNet(GradedTestCase):
         feedback.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("TwoLayerNet.backward")
         outcome = self.out["backward"]
-        problem = outcome_problem(outcome, "TwoLayerNet.backward")
+        problem = outcome_problem(outcome, "TwoLayerNet.backward") or feedback.report_problem(
+            outcome.value, ("names", "param_keys", "dtypes", "grad_keys", "grad_type", "analytic", "numeric"),
+            count=len(ROLES), per_name=("analytic", "numeric"))
         if problem:
             for role in ROLES:
                 checks.fail(role, 1, problem)
