@@ -18,7 +18,8 @@ class TwoLayerNet(Classifier):
             num_classes: int C, the number of classes.
             hidden_dim: int H, the size of the hidden layer.
             weight_scale: float, the standard deviation of the initial weights.
-            dtype: numpy float dtype of every parameter (train.py passes float32 for speed; checks use float64).
+            dtype: numpy float dtype of every parameter (optional, not in the original signature: train.py
+                passes float32 for speed when it is there; the checks use the float64 default).
         Shapes: first layer weights (D, H) and biases (H,); second layer weights (H, C) and biases (C,).
         """
         self.params = {}
