@@ -154,14 +154,22 @@ def test_accuracy_score_thresholds(accuracy, expected):
 
 
 def test_error_output_loses_the_executed_points(tmp_path):
-    good = _fake_executed_notebook([[_stream("Total params: 10\nTrainable params: 10\n")], [_figure()], [_figure()]])
+    summary = [_stream("Total params: 10\nTrainable params: 10\n")]
+    good = _fake_executed_notebook([summary, [_figure()], [_figure()], [_figure()]])
     nbformat.write(good, str(tmp_path / "part1.ipynb"))
     results = _grade(tmp_path)
     points = rubric.RUBRIC["part1_notebook"].points
     assert results["part1_notebook"]["score"] == pytest.approx(points)
     assert results["part1_notebook"]["status"] == "passed"
+    assert "executed without errors" in results["part1_notebook"]["output"]
 
-    broken = _fake_executed_notebook([[_stream("Total params: 10\nTrainable params: 10\n")], [_figure()], [_figure()],
+    # The accuracy plot's cell deleted: sample images and confusion matrix alone are not enough.
+    nbformat.write(_fake_executed_notebook([summary, [_figure()], [_figure()]]), str(tmp_path / "part1.ipynb"))
+    results = _grade(tmp_path)
+    assert results["part1_notebook"]["score"] == pytest.approx(3 * points / 4)
+    assert "expected at least 3 figures" in results["part1_notebook"]["output"]
+
+    broken = _fake_executed_notebook([summary, [_figure()], [_figure()], [_figure()],
                                       [nbformat.v4.new_output("error", ename="RuntimeError", evalue="CUDA error",
                                                               traceback=[])]])
     nbformat.write(broken, str(tmp_path / "part1.ipynb"))

@@ -4,7 +4,8 @@ The notebooks are read as data (JSON through nbformat, size-capped) in the gradi
 executed. What is checked:
 
 * part1_notebook: the notebook was executed (every non-empty code cell has an execution count), without error
-  outputs; the torchsummary table is in its outputs; at least two figures (accuracy per epoch, confusion matrix).
+  outputs; the torchsummary table is in its outputs; at least three figures (sample images, accuracy per epoch,
+  confusion matrix).
 * part1_accuracy: ``part1_model.pt`` (TorchScript) is run on the Fashion-MNIST test images INSIDE the sandbox
   (``harness/notebook_procedures.part1_logits``); the grader computes the accuracy from the labels it holds.
 * part2_notebook: executed without errors; both images plotted (at least two figures).
@@ -38,6 +39,7 @@ IMAGES_FILE = "fashion_mnist_test_images.npy"
 PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
                         "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
 PART1_CHUNK = 200  # images per forward pass in the sandbox: the reference's largest activation is then 20 MB
+PART1_FIGURES = 3  # the given cells draw sample images, the accuracy per epoch and the confusion matrix
 SUMMARY_MARKERS = ("Total params", "Trainable params")  # lines torchsummary.summary always prints
 # The part2 notebook prints e.g. "img1 (coffee): espresso (p = 0.96)" for each image.
 PREDICTION_LINE = re.compile(r"^(img[12]) \((.+?)\): (.+?) \(p = ([0-9]*\.?[0-9]+)\)\s*$", re.MULTILINE)
@@ -209,14 +211,14 @@ class TestNotebooks(GradedTestCase):
         except ValueError as exc:
             self.fail_with(str(exc))
 
-    def _score_notebook(self, name: str, report: NotebookReport, extra: List[Tuple[str, bool, float]],
+    def _score_notebook(self, name: str, report: NotebookReport, extra: List[Tuple[str, str, bool, float]],
                         points: float, set_score) -> None:
         """Half the points for a cleanly executed notebook, the other half split over the ``extra`` checks
-        (description, passed, weight)."""
+        (what passing shows, the problem when not, passed, weight)."""
         problems = execution_problems(report)
         score = 0.0 if problems else points / 2
-        total_weight = sum(weight for _, _, weight in extra)
-        for description, passed, weight in extra:
+        total_weight = sum(weight for _, _, _, weight in extra)
+        for _, description, passed, weight in extra:
             if passed:
                 score += points / 2 * weight / total_weight
             else:
@@ -224,15 +226,18 @@ class TestNotebooks(GradedTestCase):
         set_score(round(score, 4))
         if problems:
             self.fail_with(f"{name}: " + "\n".join(problems))
+        print(f"{name}: executed without errors ({report.code_cells} code cells, {report.images} figures); "
+              + "; ".join(ok for ok, _, _, _ in extra) + ".")
 
     @graded("part1_notebook")
     def test_part1_notebook(self, set_score=None):
         report = self._notebook("part1.ipynb")
         has_summary = all(marker in report.text for marker in SUMMARY_MARKERS)
         self._score_notebook("part1.ipynb", report, [
-            ("the torchsummary table (summary(model, (1, 28, 28), ...)) is not in the outputs", has_summary, 1.0),
-            (f"expected at least 2 figures (accuracy per epoch, confusion matrix), found {report.images}",
-             report.images >= 2, 1.0),
+            ("torchsummary table found", "the torchsummary table (summary(model, (1, 28, 28), ...)) is not in the "
+             "outputs", has_summary, 1.0),
+            ("figures found", f"expected at least {PART1_FIGURES} figures (sample images, accuracy per epoch, "
+             f"confusion matrix), found {report.images}", report.images >= PART1_FIGURES, 1.0),
         ], rubric.RUBRIC["part1_notebook"].points, set_score)
 
     @graded("part1_accuracy")
@@ -266,7 +271,8 @@ class TestNotebooks(GradedTestCase):
     def test_part2_notebook(self, set_score=None):
         report = self._notebook("part2.ipynb")
         self._score_notebook("part2.ipynb", report, [
-            (f"expected a figure for each of img1 and img2, found {report.images} figure(s)", report.images >= 2, 1.0),
+            ("both images plotted", f"expected a figure for each of img1 and img2, found {report.images} figure(s)",
+             report.images >= 2, 1.0),
         ], rubric.RUBRIC["part2_notebook"].points, set_score)
 
     @graded("part2_predictions")
