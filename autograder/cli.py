@@ -15,7 +15,6 @@ import argparse
 import concurrent.futures
 import csv
 import functools
-import importlib.util
 import multiprocessing
 import shutil
 import sys
@@ -35,13 +34,10 @@ GRADING_DID_NOT_FINISH = ("Grading did not finish (the autograder was stopped be
 
 @functools.lru_cache(maxsize=None)
 def _check_submission() -> ModuleType:
-    """kit/check_submission.py, imported by file path once per process (the students' own checker: one
-    implementation). Loaded once so that its SubmissionError is one class for every caller."""
-    path = paths.KIT / "check_submission.py"
-    spec = importlib.util.spec_from_file_location("dlkit_check_submission", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """kit/check_submission.py (the students' own checker: one implementation), loaded once per process so that its
+    SubmissionError is one class for every caller."""
+    from autograder.build.kits import load_check_submission
+    return load_check_submission(paths.KIT)
 
 
 def _grade_submission_folder(folder: Path, out_path: Optional[Path], modules: Optional[List[str]] = None) -> dict:

@@ -182,7 +182,7 @@ def test_reference_submission(tmp_path, cifar10_dir, fashion_mnist_root):
     """Builds the reference artifacts (minutes the first time, then cached by the kit's hash)."""
     built = kits.build_all(tmp_path / "dist", student_dir=tmp_path / "student")
     zip_path = built["reference-submission"]
-    check_submission = kits._load_check_submission(paths.KIT)
+    check_submission = kits.load_check_submission(paths.KIT)
     names = sorted(_members(zip_path))
     assert names == sorted(f"{kits.REFERENCE_FOLDER}/{name}" for name in check_submission.REQUIRED_FILES)
     for name in check_submission.NOTEBOOKS:

@@ -105,7 +105,7 @@ def _write_zip(path: Path, members: List[Member]) -> Path:
     return path
 
 
-def _load_check_submission(kit_dir: Path) -> ModuleType:
+def load_check_submission(kit_dir: Path) -> ModuleType:
     """kit/check_submission.py, imported by path (it is a student script, not part of a package)."""
     path = kit_dir / "check_submission.py"
     if not path.is_file():
@@ -191,7 +191,7 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
     """
     dist = Path(dist_dir)
     kit = paths.KIT
-    check_submission = _load_check_submission(kit)
+    check_submission = load_check_submission(kit)
     required: Tuple[str, ...] = tuple(check_submission.REQUIRED_FILES)
     kit_sources: Dict[str, str] = {name: check_submission.KIT_SOURCES[name][0] for name in required}
 
