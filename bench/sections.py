@@ -172,8 +172,6 @@ def _gemm_seconds(batch: int, dims: Tuple[int, int, int], iterations: int, dtype
 def bench_cifar(notes: List[str]) -> List[Row]:
     import pickle
 
-    import numpy as np
-
     data_dir = paths.cifar10_dir()
     if data_dir is None:
         notes.append(paths.missing_data_reason("CIFAR-10") + "; cifar section skipped")

@@ -1,9 +1,21 @@
-"""Shared fixtures: repository paths and the offline data (skipped with a reason when absent)."""
+"""Shared fixtures: the generated student tree and the offline data (skipped with a reason when absent)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from autograder import paths
+
+
+@pytest.fixture(scope="session")
+def student_tree(tmp_path_factory) -> Path:
+    """The generated student version of the kit (backprop/, neuralnet/, ...): the given files of every grading
+    workspace."""
+    from autograder.build import kits
+    dst = tmp_path_factory.mktemp("student") / "kit"
+    kits.build_student(dst)
+    return dst
 
 
 @pytest.fixture(scope="session")

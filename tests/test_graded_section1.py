@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from autograder import paths
-from autograder.build.markers import build_student_tree
 from autograder.grading import feedback, rubric, runner
 from autograder.grading.graded_tests import test_training as graded_training
 from autograder.grading.harness import section1_procedures as procedures
@@ -35,14 +34,6 @@ def _load_mutants():
 
 
 MUTANTS = _load_mutants()
-
-
-@pytest.fixture(scope="session")
-def student_tree(tmp_path_factory) -> Path:
-    """The generated student version of the kit (the given files of every workspace)."""
-    dst = tmp_path_factory.mktemp("student") / "kit"
-    build_student_tree(paths.KIT, dst)
-    return dst
 
 
 def make_submission(folder: Path, tree: Path, edits=None, replace_all=None) -> Path:

@@ -105,18 +105,6 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(scope="module")
-def student_tree(tmp_path_factory):
-    """A freshly generated student tree (the given files of every workspace)."""
-    from autograder.build import kits
-    dst = tmp_path_factory.mktemp("student")
-    try:
-        kits.build_student(dst)
-    except Exception as exc:  # the kit is being written by others; say why instead of failing here
-        pytest.skip(f"student tree could not be built from kit/: {type(exc).__name__}: {exc}")
-    return dst
-
-
 @pytest.fixture
 def short_limits(monkeypatch):
     # Small limits so every hang costs seconds; graded tests read rubric.SANDBOX_LIMITS when they run.
