@@ -59,25 +59,27 @@ def main(argv=None) -> int:
     if not args.no_write:
         command = "python -m bench" + (f" --only {' '.join(chosen)}" if args.only else "")
         if args.only and args.out.is_file():
-            rows = _merge(args.out, rows, chosen)
+            rows = _merge(args.out, rows)
         write_markdown(args.out, rows, notes, command)
         print(f"wrote {args.out}")
     return 1 if failed else 0
 
 
-def _merge(existing: Path, rows: List[Row], chosen: List[str]) -> List[Row]:
-    """Keep the other sections' rows of an existing BENCHMARKS.md when only some sections were re-run."""
+def _merge(existing: Path, rows: List[Row]) -> List[Row]:
+    """Keep the other sections' rows of an existing BENCHMARKS.md when only some sections were re-run (a section
+    measured on another device, e.g. part1 on the CPU and part1-cuda, is another section)."""
+    produced = {row.section for row in rows}
     kept: List[Row] = []
     for line in existing.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 5 or cells[0] in ("section", "") or set(cells[0]) <= {"-"}:
             continue
-        if cells[0] in chosen:
+        if cells[0] in produced:
             continue
         holds = {"yes": True, "NO": False}.get(cells[4])
         kept.append(Row(cells[0], cells[1], cells[2], cells[3], holds))
     order = {name: i for i, name in enumerate(SECTIONS)}
-    return sorted(kept + rows, key=lambda r: order.get(r.section, 99))
+    return sorted(kept + rows, key=lambda r: order.get(r.section.split("-")[0], 99))
 
 
 if __name__ == "__main__":

@@ -265,16 +265,17 @@ def bench_part1(notes: List[str]) -> List[Row]:
     device = re.search(r"device: (\w+)", text)
     where = device.group(1) if device else "?"
     cores = f"{os.cpu_count()} cores" if where == "cpu" else where
+    section = "part1" if where == "cpu" else f"part1-{where}"  # a GPU run keeps the CPU figures beside it
     rows = []
     epochs = re.findall(r"epoch (\d+): train accuracy ([\d.]+) %, validation accuracy ([\d.]+) %, (\d+) s", text)
     for epoch, train_acc, val_acc, secs in epochs:
-        rows.append(Row("part1", f"epoch {epoch} ({cores}): val accuracy @ training seconds",
+        rows.append(Row(section, f"epoch {epoch} ({cores}): val accuracy @ training seconds",
                         f"{float(val_acc):.2f} % @ {secs} s"))
     test = re.search(r"test accuracy: ([\d.]+) %", text)
     test_acc = float(test.group(1)) if test else float("nan")
     train_s = float(epochs[-1][3]) if epochs else float("nan")
-    rows.append(Row("part1", f"test accuracy ({cores})", f"{test_acc:.2f} %", ">= 92 %", test_acc >= 92))
-    rows.append(Row("part1", f"training seconds / whole notebook wall s ({cores})", f"{train_s:.0f} / {wall:.0f}",
+    rows.append(Row(section, f"test accuracy ({cores})", f"{test_acc:.2f} %", ">= 92 %", test_acc >= 92))
+    rows.append(Row(section, f"training seconds / whole notebook wall s ({cores})", f"{train_s:.0f} / {wall:.0f}",
                     "training <= 180 s on 2 CPU cores" if where == "cpu" else "", train_s <= 180 if where == "cpu"
                     else None))
     return rows
