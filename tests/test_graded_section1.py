@@ -296,7 +296,9 @@ def test_feedback_messages():
     assert feedback.compare_array(np.ones((2, 3)), None) == "returned None"
     assert feedback.compare_array(np.ones((2, 3)), np.ones((3, 2))) == "shape (3, 2) instead of (2, 3)"
     assert feedback.compare_array(np.ones(2), np.array([1.0, np.nan])) == "contains nan (expected finite values)"
-    assert "max relative error 3.3e-01 (tolerance 1e-07)" == feedback.compare_array(np.ones(2), np.array([1.0, 2.0]))
+    assert ("max relative error 3.3e-01 (tolerance 1e-07), at [1] expected 1, got 2"
+            == feedback.compare_array(np.ones(2), np.array([1.0, 2.0])))
+    assert feedback.compare_array(np.zeros((2, 3)), np.eye(2, 3)).endswith("at [0, 0] expected 0, got 1")
     assert feedback.unpack((1, 2), ("grad_x", "grad_w", "grad_b"))[1] == (
         "returned a tuple of 2 values instead of a tuple of 3 (grad_x, grad_w, grad_b)")
     assert feedback.compare_scalar(1.0, np.array([1.0])) is None

@@ -45,6 +45,11 @@ def inputs_text(**named: Any) -> str:
     return ", ".join(parts)
 
 
+def _elementwise_error(e: np.ndarray, g: np.ndarray, min_floor: float) -> np.ndarray:
+    floor = max(1e-4 * float(np.max(np.abs(e))), min_floor)
+    return np.abs(e - g) / np.maximum(np.abs(e) + np.abs(g), floor)
+
+
 def relative_error(expected: np.ndarray, got: np.ndarray, min_floor: float = 1e-8) -> float:
     """Max over elements of |e - g| / max(|e| + |g|, floor), floor = 1e-4 * max|e| (at least ``min_floor``).
 
@@ -55,8 +60,16 @@ def relative_error(expected: np.ndarray, got: np.ndarray, min_floor: float = 1e-
     g = np.asarray(got, dtype=np.float64)
     if e.size == 0:
         return 0.0
-    floor = max(1e-4 * float(np.max(np.abs(e))), min_floor)
-    return float(np.max(np.abs(e - g) / np.maximum(np.abs(e) + np.abs(g), floor)))
+    return float(np.max(_elementwise_error(e, g, min_floor)))
+
+
+def worst_element(expected: np.ndarray, got: np.ndarray) -> str:
+    """'at [2, 1] expected 0.4312, got 0.2156': the element with the largest relative error (same shapes)."""
+    e = np.asarray(expected, dtype=np.float64)
+    g = np.asarray(got, dtype=np.float64)
+    index = np.unravel_index(int(np.argmax(_elementwise_error(e, g, 1e-8))), e.shape)
+    where = f" at [{', '.join(str(int(i)) for i in index)}]" if e.ndim else ""
+    return f"{where} expected {float(e[index]):.6g}, got {float(g[index]):.6g}".lstrip()
 
 
 def _as_number_array(got: Any) -> Tuple[Optional[np.ndarray], Optional[str]]:
@@ -94,7 +107,7 @@ def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT) -> Optional[s
         return f"contains {bad} (expected finite values)"
     err = relative_error(exp, arr)
     if not err <= tol:
-        return f"max relative error {err:.1e} (tolerance {tol:.0e})"
+        return f"max relative error {err:.1e} (tolerance {tol:.0e}), {worst_element(exp, arr)}"
     return None
 
 

@@ -86,14 +86,17 @@ def _drop_to(uid: int) -> None:
 
 
 def _check_interpreter(uid: int) -> None:
-    probe = subprocess.run([sys.executable, "-B", "-s", "-c", "import numpy"], cwd="/", preexec_fn=lambda: _drop_to(uid),
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           env={"PATH": "/usr/bin:/bin", "HOME": "/"}, timeout=120)
+    advice = ("the venv's base interpreter and site-packages must be readable and executable by others (not under a "
+              "private home such as /root)")
+    try:
+        probe = subprocess.run([sys.executable, "-B", "-s", "-c", "import numpy"], cwd="/",
+                               preexec_fn=lambda: _drop_to(uid), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env={"PATH": "/usr/bin:/bin", "HOME": "/"}, timeout=120)
+    except OSError as exc:  # e.g. PermissionError: the interpreter cannot even be executed by that uid
+        raise SandboxError(f"an unprivileged user (uid {uid}) cannot run {sys.executable}: {exc} -- {advice}") from exc
     if probe.returncode != 0:
-        raise SandboxError(
-            f"an unprivileged user (uid {uid}) cannot run {sys.executable} with numpy: "
-            f"{probe.stdout.decode(errors='replace')[-500:]} -- the venv's base interpreter and site-packages must be "
-            "readable and executable by others (not under a private home such as /root)")
+        raise SandboxError(f"an unprivileged user (uid {uid}) cannot run {sys.executable} with numpy: "
+                           f"{probe.stdout.decode(errors='replace')[-500:]} -- {advice}")
 
 
 # ---- Hiding the grader's files: a private mount namespace (where the kernel lets us) -------------------------------
