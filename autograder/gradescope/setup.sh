@@ -14,7 +14,7 @@ apt-get clean
 rm -rf /var/lib/apt/lists/*
 
 python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --no-cache-dir --upgrade pip
+"$VENV/bin/python" -m pip install --no-cache-dir pip==24.3.1  # pinned, like everything else
 "$VENV/bin/python" -m pip install --no-cache-dir -r "$SOURCE/autograder/gradescope/requirements.txt"
 # Student code runs inside the sandbox as another user with this same interpreter: it must stay readable.
 chmod -R a+rX "$VENV"
