@@ -88,6 +88,24 @@ def _stub_files(stub: Path) -> Dict[str, bytes]:
         return {i.filename.split("/", 1)[1]: z.read(i) for i in z.infolist() if not i.is_dir()}
 
 
+def _some_mutants(count: int) -> List[Tuple[str, str]]:
+    """(file name, mutated reference text) for ``count`` mutants of tests/mutants/section1.py, each in another file."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("section1_mutants", paths.REPO / "tests" / "mutants" / "section1.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while the class is created
+    spec.loader.exec_module(module)
+    out: List[Tuple[str, str]] = []
+    for mutant in module.MUTANTS:
+        if len(out) == count or any(name == Path(mutant.file).name for name, _ in out):
+            continue
+        text = (paths.KIT / mutant.file).read_text()
+        for old, new in mutant.edits:
+            text = text.replace(old, new, 1)
+        out.append((Path(mutant.file).name, text))
+    return out
+
+
 def bench_regrade(notes: List[str]) -> List[Row]:
     ref, stub = _need_dist()
     stubs = _stub_files(stub)
@@ -105,6 +123,10 @@ def bench_regrade(notes: List[str]) -> List[Row]:
                 uniq = "partial" + name.split(".")[0].replace("_", "")
                 _rezip(ref, folder / f"{uniq}.zip", uniq, {name: stubs[name]})
                 made += 1
+        mutants = _some_mutants(3)  # single-bug submissions from tests/mutants, one file each
+        for k, (name, text) in enumerate(mutants):
+            _rezip(ref, folder / f"mutant{k}.zip", f"mutant{k}", {name: text.encode()})
+            made += 1
         csv = Path(tmp) / "grades.csv"
         start = time.perf_counter()
         proc = subprocess.run([PY, "-m", "autograder", "regrade", str(folder), "--csv", str(csv), "--jobs", "2"],
@@ -116,7 +138,8 @@ def bench_regrade(notes: List[str]) -> List[Row]:
         rows_in_csv = len(csv.read_text().strip().splitlines()) - 1
     per_min = made / wall * 60
     return [
-        Row("regrade", f"{made} submissions (4 perfect, 1 starter, {made - 5} partial), 2 jobs",
+        Row("regrade", f"{made} submissions (4 perfect, 1 starter, {made - 5 - len(mutants)} partial, "
+                       f"{len(mutants)} single-bug), 2 jobs",
             f"{wall:.1f} s wall, {rows_in_csv} CSV rows", f"{made} rows", rows_in_csv == made),
         Row("regrade", "submissions per minute (2 cores)", f"{per_min:.1f}", ">= 20", per_min >= 20),
     ]
