@@ -64,6 +64,13 @@ SANDBOX_LIMITS = {
     "max_output_bytes": 64 * 1024,
     "max_file_bytes": 64 * 1024 * 1024,
 }
+# The part1 export's evaluation (5.2) runs torch in the sandbox: more time than a numpy job (import ~3 s, a forward
+# pass over 10000 images on half a CPU), and RLIMIT_DATA instead of RLIMIT_AS. Even RLIMIT_DATA counts mappings torch
+# reserves but never touches: right after `import torch` VmData is ~730 MB with the CUDA build (resident ~500 MB) and
+# much less with Gradescope's CPU build, so the limit leaves room for that; Gradescope's own 768 MB container limit
+# bounds the real use.
+PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
+                        "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.

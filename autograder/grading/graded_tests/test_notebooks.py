@@ -32,12 +32,6 @@ MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook with its figures is well und
 MAX_MODEL_BYTES = 50 * 1024 * 1024  # part1_model.pt: the reference is ~1.7 MB
 MODEL_FILE = "part1_model.pt"
 IMAGES_FILE = "fashion_mnist_test_images.npy"
-# torch needs more time than a numpy job (import ~3 s, a forward pass over 10000 images on half a CPU), and
-# RLIMIT_DATA instead of RLIMIT_AS. Even RLIMIT_DATA counts mappings torch reserves but never touches: right after
-# `import torch` VmData is ~730 MB with the CUDA build (used here; resident ~500 MB) and much less with Gradescope's
-# CPU build, so the limit leaves room for that; Gradescope's own 768 MB container limit bounds the real use.
-PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
-                        "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
 PART1_CHUNK = 200  # images per forward pass in the sandbox: the reference's largest activation is then 20 MB
 PART1_FIGURES = 3  # the given cells draw sample images, the accuracy per epoch and the confusion matrix
 SUMMARY_MARKERS = ("Total params", "Trainable params")  # lines torchsummary.summary always prints
@@ -184,7 +178,7 @@ def export_accuracy(model_path: Path, images: np.ndarray, labels: np.ndarray) ->
             ws.add_file(IMAGES_FILE, images_path)
         call = Call("part1_logits", None, procedure="notebook_procedures.part1_logits",
                     args=(MODEL_FILE, IMAGES_FILE, PART1_CHUNK))
-        outcome = run_calls(ws, [call], limits=PART1_SANDBOX_LIMITS)["part1_logits"]
+        outcome = run_calls(ws, [call], limits=rubric.PART1_SANDBOX_LIMITS)["part1_logits"]
     finally:
         ws.cleanup()
     if outcome.status != "ok":
