@@ -283,9 +283,8 @@ def run_section1_batch(case_cls: Any, filename: str, calls: list) -> Tuple[dict,
 
 def run_section1_calls(case_cls: Any, calls: list) -> dict:
     """Run ``calls`` on the submission in one fresh sandbox process with the Section-1 limits; call id -> Outcome."""
-    from autograder.grading.student_code import Workspace, run_calls
-    ctx = case_cls.grading_context()
-    ws = Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
+    from autograder.grading.student_code import run_calls
+    ws = case_cls.workspace()
     try:
         return run_calls(ws, calls, limits=SECTION1_CALL_LIMITS)
     finally:

@@ -88,11 +88,17 @@ class GradedTestCase(unittest.TestCase):
     def submission_dir(self) -> Path:
         return self.grading_context().submission_dir
 
-    def workspace(self):
+    @classmethod
+    def workspace(cls):
         """A fresh Workspace: the generated student tree with this submission's files on top."""
         from autograder.grading.student_code import Workspace
-        ctx = self.grading_context()
+        ctx = cls.grading_context()
         return Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.out = {}  # drop the outcomes (arrays) of the class's sandbox runs once its tests have read them
+        super().tearDownClass()
 
     def fail_with(self, message: str) -> None:
         """Fail this check with a student-facing message (shown as is, no traceback)."""

@@ -64,11 +64,6 @@ class TestBackprop(GradedTestCase):
         cls.inp = _inputs()
         cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.out = {}
-        super().tearDownClass()
-
     def _check_function(self, checks: Checks, key: str, suffix: str = "") -> None:
         """Sub-checks 'value' and one per gradient for every input sample of ``key`` (first failure shown)."""
         func = key.split()[0]

@@ -26,7 +26,7 @@ from autograder import eval_data
 from autograder.grading import feedback, reference, rubric
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
 from autograder.grading.graded_tests import GradedTestCase, graded
-from autograder.grading.student_code import Call, Workspace, run_calls
+from autograder.grading.student_code import Call, run_calls
 
 FILE = "train.py"
 MODULE = "train"
@@ -202,11 +202,6 @@ class TestTrainingStep(GradedTestCase):
         if not cls.problem:
             cls.out.update(feedback.run_section1_calls(cls, [_probe_call(cls.inp)]))
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.out = {}
-        super().tearDownClass()
-
     def _own_pieces_hint(self, checks: Checks) -> None:
         """When 4.1 fails: say whether training_step combines the student's own pieces right (a hint, no points)."""
         case, outcome = self.inp["own"], self.out["own"]
@@ -327,7 +322,7 @@ class TestCheckpoint(GradedTestCase):
         data = _cifar10_test(ctx)
         if data is None:
             raise RuntimeError("the CIFAR-10 evaluation arrays are missing from the autograder")
-        ws = Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
+        ws = self.workspace()
         try:
             outcome = run_calls(ws, [Call("checkpoint", None, f"{PROCEDURES}.checkpoint_arrays",
                                           args=(CHECKPOINT, CHECKPOINT_SEND_BYTES))])["checkpoint"]

@@ -95,11 +95,6 @@ class TestTwoLayerNet(GradedTestCase):
         cls.inp = _inputs()
         cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.out = {}
-        super().tearDownClass()
-
     # -- init --------------------------------------------------------------------------------------------------
 
     def _shape_problem(self, rows, dims) -> str:
