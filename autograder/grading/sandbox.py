@@ -57,12 +57,6 @@ class SandboxError(RuntimeError):
     """The sandbox itself cannot work (e.g. the sandbox user cannot run the interpreter): an instructor problem."""
 
 
-@dataclass(frozen=True)
-class Identity:
-    """Whether sandboxed code runs as users of its own (the grader is root) or as the grader's own user."""
-    privileged_grader: bool
-
-
 def _lock_dir() -> Path:
     path = Path(tempfile.gettempdir()) / f"dlkit-sandbox-locks-{os.geteuid()}"
     path.mkdir(mode=0o700, exist_ok=True)
@@ -70,12 +64,13 @@ def _lock_dir() -> Path:
 
 
 @lru_cache(maxsize=None)
-def identity() -> Identity:
-    """Checked once per process: as root, an unprivileged uid must be able to run this interpreter with numpy."""
+def privileged_grader() -> bool:
+    """Whether sandboxed code runs as users of its own (the grader is root) or as the grader's own user. Checked once
+    per process: as root, an unprivileged uid must be able to run this interpreter with numpy."""
     if os.geteuid() != 0:
-        return Identity(False)
+        return False
     _check_interpreter(PROBE_ID)
-    return Identity(True)
+    return True
 
 
 def _drop_to(uid: int) -> None:
@@ -241,7 +236,7 @@ class RunDir:
 def make_run_dir(work_files: Dict[str, Path]) -> RunDir:
     """A fresh run folder whose ``work`` holds copies of ``work_files`` (name -> source path), owned by the run's
     user (leased here, released by :meth:`RunDir.cleanup`)."""
-    lease = _RunId() if identity().privileged_grader else None
+    lease = _RunId() if privileged_grader() else None
     # Not tempfile.gettempdir(): a grader's TMPDIR may sit under a private home the sandbox user cannot traverse.
     root = Path(tempfile.mkdtemp(prefix="dlkit-run-", dir=os.environ.get("AUTOGRADER_SANDBOX_TMP", "/tmp")))
     root.chmod(0o711)  # the run's user may traverse to its folders but not list the parent
