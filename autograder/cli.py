@@ -34,7 +34,7 @@ GRADING_DID_NOT_FINISH = ("Grading did not finish (the autograder was stopped be
 
 @functools.lru_cache(maxsize=None)
 def _check_submission() -> ModuleType:
-    """kit/check_submission.py (the students' own checker: one implementation), loaded once per process so that its
+    """The kit's check_submission.py (the students' own checker: one implementation), loaded once per process so that its
     SubmissionError is one class for every caller."""
     from autograder.build.kits import load_check_submission
     return load_check_submission(paths.KIT)
@@ -102,7 +102,7 @@ def run_gradescope(root: Path) -> dict:
     runner.write_results(runner.failure_results(GRADING_DID_NOT_FINISH), results_path)
     # Close the grader's files to the sandbox user, twice over: covered inside the sandbox's private mount namespace
     # (where the kernel allows one), and by file permissions (root only; Docker often refuses namespaces). The
-    # source's entries other than the interpreter's venv (kit/ holds the solutions), the results folder, the
+    # source's entries other than the interpreter's venv (backprop/, neuralnet/, the notebooks: the solutions), the results folder, the
     # submission itself (workspaces get copies) and the student's metadata.
     grader_paths = [root / "results", root / "submission", root / "submission_metadata.json"]
     for path in grader_paths:

@@ -18,8 +18,35 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 REPO = Path(__file__).resolve().parent.parent
-KIT = REPO / "kit"  # the marked reference kit: the single source of truth for every student-facing file
+# The marked reference kit is the repository's top level (the layout the handout has): the single source of truth for
+# every student-facing file. Only the entries named by kit_entries() belong to it; the rest of the top level
+# (autograder/, tests/, bench/, docs/, the instructors' README.md, ...) is instructor tooling.
+KIT = REPO
 DIST = REPO / "dist"
+# The student README is kept beside the instructors' README.md under this name and ships as README.md in every kit.
+STUDENT_README = "STUDENT-README.md"
+KIT_RENAMES = {STUDENT_README: "README.md"}
+# Kit entries every part needs (the parts' own entries are listed with the parts in autograder/grading/rubric.py).
+COMMON_KIT_ENTRIES = ("check_submission.py", "make_submission.py", STUDENT_README)
+
+
+def kit_entries(kit_dir: Optional[Path] = None) -> tuple:
+    """The top-level names that make up the kit in ``kit_dir`` (default: the repository): the common entries plus
+    those of every part switched on in rubric.py. A generated kit (student tree, solution kit) has README.md where
+    the source has STUDENT-README.md; both spellings are accepted, the source's README.md (instructors') is not."""
+    from autograder.grading import rubric  # local import: rubric.py does not depend on the layout
+    names = list(COMMON_KIT_ENTRIES)
+    for part in rubric.enabled_parts():
+        names += [name for name in part.kit_entries if name not in names]
+    if kit_dir is not None and not (Path(kit_dir) / STUDENT_README).exists():
+        names = [KIT_RENAMES.get(name, name) for name in names]
+    return tuple(names)
+
+
+def kit_target(relative: Path) -> Path:
+    """Where a kit file of the source goes in a generated kit (STUDENT-README.md becomes README.md)."""
+    relative = Path(relative)
+    return Path(KIT_RENAMES.get(relative.as_posix(), relative.as_posix()))
 
 
 def cache_dir() -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from autograder import paths
+from autograder.build import markers
 from bench.limits import run_measured
 from bench.report import Row
 
@@ -151,7 +152,7 @@ def bench_checks(notes: List[str]) -> List[Row]:
     rows: List[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         kit = Path(tmp) / "kit"
-        shutil.copytree(paths.KIT, kit, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        markers.copy_kit(paths.KIT, kit)
         scripts = [
             ("backprop", ["backprop.py"]),
             ("neuralnet", ["gradcheck_layers.py"]),

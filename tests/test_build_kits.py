@@ -84,7 +84,9 @@ def test_autograder_zip_layout(two_builds):
     names = list(members)
     assert "autograder/paths.py" in names and "autograder/gradescope/requirements.txt" in names
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n or n.endswith(".pyc")]
-    assert [n for n in names if n.startswith("kit/")] == ["kit/" + p.as_posix() for p in markers.kit_files(paths.KIT)]
+    kit_names = [p.as_posix() for p in markers.kit_files(paths.KIT)]
+    assert [n for n in names if n in kit_names] == kit_names  # the reference kit at the root, as in the repository
+    assert "README.md" not in names and paths.STUDENT_README in names
     assert any(n.startswith("student/") for n in names)
     for name in ("eval/cifar10_test.npz", "eval/fashion_mnist_test.npz"):
         with zipfile.ZipFile(zip_path) as archive, archive.open(name) as handle:
@@ -149,7 +151,7 @@ def test_solution_kit_is_the_reference(two_builds):
     zip_path = two_builds[0]["solution-kit"]
     members = _members(zip_path)
     for relative in markers.kit_files(paths.KIT):
-        name = f"{kits.SOLUTION_TOP}/{relative.as_posix()}"
+        name = f"{kits.SOLUTION_TOP}/{paths.kit_target(relative).as_posix()}"  # STUDENT-README.md -> README.md
         assert _read(zip_path, name) == (paths.KIT / relative).read_bytes()
         executable = (paths.KIT / relative).stat().st_mode & 0o111
         assert _mode(members[name]) == (0o755 if executable else 0o644), name
@@ -168,6 +170,34 @@ def test_stub_submission(two_builds):
         if name.endswith(".ipynb"):
             nb = nbformat.reads(_read(zip_path, name).decode(), as_version=4)
             assert all(not cell.get("outputs") for cell in nb.cells)
+
+
+def test_kit_is_the_repository_top_level(tmp_path):
+    """The specified layout: the kit's entries sit at the repository root beside autograder/; the instructors'
+    README.md stays out of every kit, the student README ships as README.md."""
+    for name in ("backprop", "neuralnet", "part1.ipynb", "part2.ipynb", "autograder", "check_submission.py",
+                 "download_cifar.sh", "README.md"):
+        assert (paths.REPO / name).exists(), name
+    kit_tops = {p.parts[0] for p in markers.kit_files(paths.KIT)}
+    assert "README.md" not in kit_tops and "autograder" not in kit_tops and "tests" not in kit_tops
+    files = kits.build_student(tmp_path / "student")
+    tops = {p.relative_to(tmp_path / "student").parts[0] for p in files}
+    assert "README.md" in tops and paths.STUDENT_README not in tops
+    assert ((tmp_path / "student" / "README.md").read_text()
+            == (paths.REPO / paths.STUDENT_README).read_text())
+
+
+def test_top_level_download_script_runs_the_handouts_script(tmp_path):
+    """download_cifar.sh at the top hands over to neuralnet/download_cifar.sh (here: batches already there)."""
+    kits.build_student(tmp_path / "student")
+    batches = tmp_path / "student" / "neuralnet" / "cifar-10-batches-py"
+    batches.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (batches / name).write_bytes(b"x")
+    result = subprocess.run(["bash", str(tmp_path / "student" / "download_cifar.sh")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "already exists" in result.stdout
 
 
 def test_build_student_fast(tmp_path):

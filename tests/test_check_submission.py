@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-KIT = Path(__file__).resolve().parents[1] / "kit"
+KIT = Path(__file__).resolve().parents[1]  # the kit is the repository top level
 UNIQ = "jdoe"
 
 

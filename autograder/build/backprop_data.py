@@ -1,13 +1,13 @@
-"""Generate kit/backprop/backprop-data.pkl from the reference functions.py (instructor script).
+"""Generate backprop/backprop-data.pkl from the reference functions.py (instructor script).
 
-    python -m autograder.build.backprop_data            # rewrite kit/backprop/backprop-data.pkl
+    python -m autograder.build.backprop_data            # rewrite backprop/backprop-data.pkl
     python -m autograder.build.backprop_data --check    # exit 1 when the committed file differs from a rebuild
 
 The inputs are drawn with Python's ``random`` from a fixed seed and the outputs come from the reference solution, so
 a rebuild is byte-identical as long as the reference is unchanged (test_backprop_data_regenerates_identically in
 tests/test_section1_data_training.py checks it). The format (KIT-SPEC): {'f1' | 'f2' | 'f3 (y=1)' | 'f3 (y=2)':
 {'inputs': 100 tuples of floats in [0, 1), 'outputs': 100 floats}}. The generator itself is ``make_data`` in
-kit/backprop/backprop.py (one implementation).
+backprop/backprop.py (one implementation).
 """
 from __future__ import annotations
 

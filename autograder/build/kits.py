@@ -2,13 +2,14 @@
 
 dist/ after :func:`build_all`:
 
-* ``student-kit.zip``: the generated student version of kit/ under ``dl-kit/``;
+* ``student-kit.zip``: the generated student version of the kit (the repository's kit entries, see
+  :func:`autograder.paths.kit_entries`) under ``dl-kit/``, STUDENT-README.md as README.md;
 * ``solution-kit.zip``: the marked reference kit as-is (markers are only comments) under ``dl-kit-solution/``;
-* ``autograder.zip``: Gradescope's autograder, laid out as ``/autograder/source``::
+* ``autograder.zip``: Gradescope's autograder, laid out as ``/autograder/source`` the way the repository is::
 
       setup.sh  run_autograder        (0755, LF) from autograder/gradescope/
       autograder/                     the instructor package (no caches)
-      kit/                            the reference kit (the grader's reference computations)
+      backprop/ neuralnet/ part1.ipynb ...   the reference kit (the grader's reference computations)
       student/                        the generated student tree (given files copied into every workspace)
       eval/                           cifar10_test.npz, fashion_mnist_test.npz (see autograder/eval_data.py)
 
@@ -72,9 +73,10 @@ def _mode(path: Path) -> int:
     return 0o755 if path.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
 
 
-def _tree_members(root: Path, prefix: str, relatives: List[Path]) -> List[Member]:
-    return [(f"{prefix}{relative.as_posix()}", (root / relative).read_bytes(), _mode(root / relative))
-            for relative in relatives]
+def _tree_members(root: Path, prefix: str, relatives: List[Path], *, rename: bool = False) -> List[Member]:
+    """Zip members for files of a tree; ``rename`` applies the kit's renames (STUDENT-README.md -> README.md)."""
+    return [(f"{prefix}{(paths.kit_target(relative) if rename else relative).as_posix()}",
+             (root / relative).read_bytes(), _mode(root / relative)) for relative in relatives]
 
 
 def _write_zip(path: Path, members: List[Member]) -> Path:
@@ -106,7 +108,7 @@ def _write_zip(path: Path, members: List[Member]) -> Path:
 
 
 def load_check_submission(kit_dir: Path) -> ModuleType:
-    """kit/check_submission.py, imported by path (it is a student script, not part of a package)."""
+    """The kit's check_submission.py, imported by path (it is a student script, not part of a package)."""
     path = kit_dir / "check_submission.py"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: the submission's file list (REQUIRED_FILES) comes from it")
@@ -138,7 +140,7 @@ def _gradescope_script(name: str) -> Member:
 def _autograder_members(student_dir: Path, eval_dir: Path) -> List[Member]:
     members = [_gradescope_script(name) for name in GRADESCOPE_SCRIPTS]
     members += _package_members()
-    members += _tree_members(paths.KIT, "kit/", markers.kit_files(paths.KIT))
+    members += _tree_members(paths.KIT, "", markers.kit_files(paths.KIT))
     members += _tree_members(student_dir, "student/", markers.kit_files(student_dir))
     for name in (eval_data.CIFAR10_FILE, eval_data.FASHION_MNIST_FILE):
         source = eval_dir / name
@@ -186,11 +188,14 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
         artifacts, ``reference-submission``) -> its path.
     Raises:
         markers.MarkerError: a malformed marker in the kit.
-        FileNotFoundError: kit/check_submission.py or the evaluation data is missing.
+        FileNotFoundError: check_submission.py or the evaluation data is missing.
         reference_artifacts.ReferenceArtifactError: the artifacts could not be made.
     """
     dist = Path(dist_dir)
     kit = paths.KIT
+    from autograder.build import texts
+    for relative in texts.sync():  # texts that show rubric.py's numbers, rewritten before anything is built
+        print(f"regenerated from rubric.py: {relative}")
     check_submission = load_check_submission(kit)
     required: Tuple[str, ...] = tuple(check_submission.REQUIRED_FILES)
     kit_sources: Dict[str, str] = {name: check_submission.KIT_SOURCES[name][0] for name in required}
@@ -203,7 +208,7 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
     built["student-kit"] = _write_zip(dist / "student-kit.zip",
                                       _tree_members(student_tree, f"{STUDENT_TOP}/", student_files))
     built["solution-kit"] = _write_zip(dist / "solution-kit.zip",
-                                       _tree_members(kit, f"{SOLUTION_TOP}/", markers.kit_files(kit)))
+                                       _tree_members(kit, f"{SOLUTION_TOP}/", markers.kit_files(kit), rename=True))
 
     with tempfile.TemporaryDirectory(prefix="dlkit-eval-") as tmp:
         eval_dir = Path(tmp)
@@ -214,7 +219,7 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
     # outputs (checkpoint, part 1 export) are simply absent, as when a student hands in the starter.
     stub = {name: student_tree / kit_sources[name] for name in required
             if not markers.is_skipped(Path(kit_sources[name]))}
-    missing = [f"kit/{kit_sources[name]}" for name, path in stub.items() if not path.is_file()]
+    missing = [kit_sources[name] for name, path in stub.items() if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"the kit lacks files a submission requires: {', '.join(missing)}")
     built["stub-submission"] = _write_zip(dist / "stub-submission.zip", _submission_members(STUB_FOLDER, stub))
@@ -231,7 +236,7 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
                 reference[name] = kit / kit_sources[name]
             else:
                 raise FileNotFoundError(f"reference submission: no source for {name} (neither a reference artifact "
-                                        f"nor kit/{kit_sources[name]})")
+                                        f"nor {kit_sources[name]} in the kit)")
         built["reference-submission"] = _write_zip(dist / "reference-submission.zip",
                                                    _submission_members(REFERENCE_FOLDER, reference))
 

@@ -346,7 +346,7 @@ def strip_notebook(nb: nbformat.NotebookNode, filename: Union[str, os.PathLike])
 
 
 def is_skipped(relative: Path) -> bool:
-    """Whether a path inside kit/ is a run output or cache that never goes into a kit."""
+    """Whether a path inside the kit is a run output or cache that never goes into a kit."""
     parts = relative.parts
     if any(part in SKIP_DIR_NAMES for part in parts[:-1]):
         return True
@@ -355,14 +355,38 @@ def is_skipped(relative: Path) -> bool:
 
 
 def kit_files(src_dir: Union[str, os.PathLike]) -> List[Path]:
-    """The kit's files (relative paths, sorted), without run outputs and caches."""
+    """The kit's files (relative paths, sorted), without run outputs and caches.
+
+    In a folder that also holds the instructor tooling (an ``autograder/`` folder beside the kit: the repository, or
+    the unpacked autograder zip), only the kit's own top-level entries count (:func:`autograder.paths.kit_entries`:
+    the switched-on parts' entries and the common ones); in any other folder (a generated kit) every file does.
+    """
+    from autograder import paths  # local import: the stripper itself does not depend on the layout
     src = Path(src_dir)
+    if (src / "autograder").is_dir():
+        tops = [src / name for name in paths.kit_entries(src) if (src / name).exists()]
+    else:
+        tops = sorted(src.iterdir()) if src.is_dir() else []
+    candidates = []
+    for top in tops:
+        candidates += [top] + (list(top.rglob("*")) if top.is_dir() and not top.is_symlink() else [])
     found = []
-    for path in sorted(src.rglob("*")):
+    for path in sorted(candidates):
         relative = path.relative_to(src)
         if path.is_file() and not path.is_symlink() and not is_skipped(relative):
             found.append(relative)
     return found
+
+
+def copy_kit(src_dir: Union[str, os.PathLike], dst_dir: Union[str, os.PathLike]) -> List[Path]:
+    """Copy the kit's files (:func:`kit_files`, unstripped, source names kept) from ``src_dir`` into ``dst_dir``
+    (created; existing files are overwritten). Returns the relative paths copied."""
+    src, dst = Path(src_dir), Path(dst_dir)
+    copied = kit_files(src)
+    for relative in copied:
+        (dst / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / relative, dst / relative)
+    return copied
 
 
 def build_student_tree(src_dir: Union[str, os.PathLike], dst_dir: Union[str, os.PathLike]) -> List[Path]:
@@ -377,6 +401,7 @@ def build_student_tree(src_dir: Union[str, os.PathLike], dst_dir: Union[str, os.
     Raises:
         MarkerError: from any file (nothing is written to ``dst_dir`` then).
     """
+    from autograder import paths
     src = Path(src_dir)
     dst = Path(dst_dir)
     if not src.is_dir():
@@ -387,7 +412,7 @@ def build_student_tree(src_dir: Union[str, os.PathLike], dst_dir: Union[str, os.
     try:
         for relative in kit_files(src):
             source = src / relative
-            target = staging / relative
+            target = staging / paths.kit_target(relative)  # STUDENT-README.md ships as README.md
             target.parent.mkdir(parents=True, exist_ok=True)
             if relative.suffix == ".py":
                 # read_text translates CRLF to LF and newline="\n" writes LF: the student kit has Unix endings.

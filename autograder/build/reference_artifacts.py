@@ -29,6 +29,7 @@ import nbformat
 
 from autograder import paths
 from autograder.build.markers import kit_files
+from autograder.grading import rubric
 
 NOTEBOOK_CELL_TIMEOUT_S = 3600  # one cell of part 1 trains the whole network on CPU
 _DONE = ".complete"  # written last: a cache folder without it is a build that was interrupted
@@ -48,6 +49,7 @@ class Step:
     name: str
     outputs: Tuple[Tuple[str, str], ...]  # (name in the submission, where the run leaves it in the kit copy)
     is_input: Callable[[Path, Path], bool]  # (kit_dir, relative path) -> whether the step's result depends on it
+    part: str = "section1"  # a key of rubric.PARTS: the step runs only while that part is switched on
 
 
 def _in_neuralnet(kit_dir: Path, relative: Path) -> bool:
@@ -70,8 +72,8 @@ def _notebook_inputs(notebook: str) -> Callable[[Path, Path], bool]:
 STEPS = (
     Step("checkpoint", (("checkpoint.pkl", "neuralnet/checkpoint.pkl"),), _in_neuralnet),
     Step("part1", (("part1.ipynb", "part1.ipynb"), ("part1_model.pt", "part1_model.pt")),
-         _notebook_inputs("part1.ipynb")),
-    Step("part2", (("part2.ipynb", "part2.ipynb"),), _notebook_inputs("part2.ipynb")),
+         _notebook_inputs("part1.ipynb"), "section2"),
+    Step("part2", (("part2.ipynb", "part2.ipynb"),), _notebook_inputs("part2.ipynb"), "section2"),
 )
 ARTIFACTS = {name: relative for step in STEPS for name, relative in step.outputs}
 
@@ -187,7 +189,8 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
             shutil.copy2(Path(kit_dir) / relative, workdir / relative)
         result: Dict[str, Path] = {}
         to_run: List[Tuple[Step, Path]] = []
-        for step in STEPS:
+        enabled = rubric.enabled_part_names()
+        for step in (step for step in STEPS if step.part in enabled):
             target = root / f"{step.name}-{inputs_hash(workdir, step.is_input)}"
             result.update({name: target / name for name, _ in step.outputs})
             complete = (target / _DONE).is_file() and all((target / name).is_file() for name, _ in step.outputs)

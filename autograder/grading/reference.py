@@ -1,4 +1,4 @@
-"""The grader's in-process access to the reference solutions in ``kit/`` (never to student code).
+"""The grader's in-process access to the reference solutions in the kit (the repository top level) (never to student code).
 
     from autograder.grading import reference
     out, cache = reference.layers().fc_forward(x, w, b)
@@ -6,10 +6,10 @@
 
 The kit files are loaded by path under private module names (``_dlkit_reference.neuralnet.layers``, ...), so they
 can never be mistaken for, or shadow, anything else in the grading process. The neuralnet files import each other flat
-(``from layers import fc_forward``); those imports are resolved against ``kit/neuralnet`` only while loading, and the
+(``from layers import fc_forward``); those imports are resolved against ``neuralnet/`` only while loading, and the
 flat names are removed from ``sys.modules`` afterwards (the loaded modules keep their references).
 
-``kit_dir`` defaults to :data:`autograder.paths.KIT` (``<source>/kit`` inside the autograder zip as well).
+``kit_dir`` defaults to :data:`autograder.paths.KIT` (the repository, or ``/autograder/source`` inside the autograder zip).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ _lock = threading.Lock()
 
 
 def _load(subdir: str, name: str, kit_dir: Optional[Path] = None) -> ModuleType:
-    """Load ``kit/<subdir>/<name>.py`` once under the private name ``_dlkit_reference.<subdir>.<name>``."""
+    """Load ``<kit>/<subdir>/<name>.py`` once under the private name ``_dlkit_reference.<subdir>.<name>``."""
     kit = Path(kit_dir) if kit_dir is not None else paths.KIT
     key = (str(kit), f"{subdir}/{name}")
     with _lock:

@@ -4,10 +4,43 @@ This is the one place an instructor edits to change points, visibility or thresh
 that the graded test method names with ``@graded("<id>")`` (see ``graded_tests/``); the test's module is given in
 ``module`` so a newcomer can jump from a rubric row to its code. Visibility is Gradescope's: visible, hidden,
 after_due_date or after_published. A test worth 0 points is feedback only (the optional backprop functions).
+
+Parts: the kit is made of parts (Sections 1 and 2 of Homework 4 today; further homeworks and extra credit are added
+as new parts). Each part names its top-level kit entries and the files a student hands in for it, and can be
+switched off with ``enabled=False`` in PARTS: a switched-off part is left out of the student kit, the solution kit,
+the reference submission and the autograder, and its rubric rows are dropped (the totals follow).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Dict, List, Tuple
+
+
+@dataclass(frozen=True)
+class Part:
+    title: str
+    kit_entries: Tuple[str, ...]  # top-level names in the kit (folders or files) that belong to this part
+    submission_files: Tuple[str, ...]  # the files of this part a student hands in (check_submission.PART_FILES)
+    enabled: bool = True
+    extra_credit: bool = False  # its points are not counted in the homework's maximum (Gradescope adds them on top)
+
+
+PARTS: Dict[str, Part] = {
+    "section1": Part("Section 1: numpy backprop, layers and a two-layer net on CIFAR-10",
+                     ("backprop", "neuralnet", "download_cifar.sh"),
+                     ("functions.py", "layers.py", "train.py", "two_layer_net.py", "checkpoint.pkl")),
+    "section2": Part("Section 2: PyTorch on Fashion-MNIST and a pretrained ImageNet model",
+                     ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
+                     ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
+}
+
+
+def enabled_parts() -> List[Part]:
+    return [part for part in PARTS.values() if part.enabled]
+
+
+def enabled_part_names() -> Tuple[str, ...]:
+    return tuple(name for name, part in PARTS.items() if part.enabled)
 
 
 @dataclass(frozen=True)
@@ -17,9 +50,14 @@ class Item:
     points: float
     module: str  # graded_tests/<module>.py holds the test
     visibility: str = "visible"
+    part: str = ""  # a key of PARTS; filled in from the group the row is listed under below
 
 
-RUBRIC: dict[str, Item] = {item_id: item for item_id, item in [
+def _part_rows(part: str, rows: List[Tuple[str, Item]]) -> List[Tuple[str, Item]]:
+    return [(item_id, replace(item, part=part)) for item_id, item in rows]
+
+
+ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("section1", [
     # Section 1, task 1: computational graphs (backprop/functions.py)
     ("f1", Item("1.1", "backprop f1 (optional): value and gradients", 0, "test_backprop")),
     ("f2", Item("1.2", "backprop f2 (optional): value and gradient", 0, "test_backprop")),
@@ -41,12 +79,15 @@ RUBRIC: dict[str, Item] = {item_id: item for item_id, item in [
     ("training_step_own_model", Item("4.1", "training_step with your TwoLayerNet", 3, "test_training")),
     ("training_step_probe_model", Item("4.2", "training_step with another model (L2 on weights only)", 4, "test_training")),
     ("checkpoint_accuracy", Item("4.3", "checkpoint.pkl: CIFAR-10 test accuracy", 10, "test_training")),
+]) + _part_rows("section2", [
     # Section 2: notebooks
     ("part1_notebook", Item("5.1", "part1.ipynb: executed, no errors, summary and accuracy plot", 4, "test_notebooks")),
     ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
     ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
     ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
-]}
+])}
+# The rows graded: those of the enabled parts.
+RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
 
 # Accuracy thresholds (percent): full credit at or above `full`, linear partial credit from `partial` up to `full`,
 # nothing below `partial`.
@@ -80,14 +121,24 @@ FORBIDDEN_IN_SECTION1 = ("torch", "tensorflow", "jax", "keras", "cupy")
 
 
 def total_points() -> float:
-    return sum(item.points for item in RUBRIC.values())
+    """The homework's maximum: the enabled rows' points, extra-credit parts not counted."""
+    return sum(item.points for item in RUBRIC.values() if not PARTS[item.part].extra_credit)
 
 
 def markdown_table() -> str:
     """The rubric as the markdown table in README.md (tests/test_docs.py checks the README copy is current)."""
     lines = ["| number | id | what is graded | points | visibility | graded test |", "|---|---|---|---|---|---|"]
-    for item_id, item in sorted(RUBRIC.items(), key=lambda kv: tuple(int(p) for p in kv[1].number.split("."))):
-        lines.append(f"| {item.number} | `{item_id}` | {item.name} | {item.points:g} | {item.visibility} | "
-                     f"`graded_tests/{item.module}.py` |")
+    for part_name, part in PARTS.items():
+        rows = sorted(((item_id, item) for item_id, item in ALL_ITEMS.items() if item.part == part_name),
+                      key=lambda kv: tuple(int(p) for p in kv[1].number.split(".")))
+        state = "" if part.enabled else " (switched off)"
+        extra = " (extra credit)" if part.extra_credit else ""
+        lines.append(f"| | `{part_name}` | **{part.title}**{extra}{state} | "
+                     f"**{sum(item.points for _, item in rows):g}** | | |")
+        if not part.enabled:
+            continue
+        for item_id, item in rows:
+            lines.append(f"| {item.number} | `{item_id}` | {item.name} | {item.points:g} | {item.visibility} | "
+                         f"`graded_tests/{item.module}.py` |")
     lines.append(f"| | | **total** | **{total_points():g}** | | |")
     return "\n".join(lines)

@@ -110,7 +110,7 @@ def hide_in_sandbox(path: Path) -> None:
 
 def hidden_paths() -> List[Path]:
     """What a sandbox run cannot see: every top-level entry of the autograder source tree except the folder holding
-    the interpreter's environment (kit/ with the solutions, autograder/, build/, dist/, tests/, ...), plus the paths
+    the interpreter's environment (the reference kit, autograder/, build/, dist/, tests/, ...), plus the paths
     registered with :func:`hide_in_sandbox`."""
     from autograder import paths  # local import: the sandbox module itself does not depend on the repository layout
     prefix = Path(sys.prefix).resolve()

@@ -72,7 +72,7 @@ class Outcome:
 
 def _given_dir_default() -> Path:
     """The generated student tree: ``<source>/student`` inside the autograder zip; in a repository checkout, a fresh
-    tree generated from kit/ once per process (see :func:`_fresh_student_tree`)."""
+    tree generated from the kit once per process (see :func:`_fresh_student_tree`)."""
     bundled = paths.REPO / "student"
     if bundled.is_dir():
         return bundled
@@ -81,9 +81,9 @@ def _given_dir_default() -> Path:
 
 @lru_cache(maxsize=None)
 def _fresh_student_tree() -> Path:
-    """Generate the student tree from kit/ into a private temp folder (about 0.1 s), once per process.
+    """Generate the student tree from the kit into a private temp folder (about 0.1 s), once per process.
 
-    Not build/student/: that folder goes stale whenever kit/ changes (grading against an old copy gives wrong
+    Not build/student/: that folder goes stale whenever the kit changes (grading against an old copy gives wrong
     feedback), and parallel workers regenerating it would race each other.
     """
     from autograder.build import kits  # imported only when needed: the build side is heavier than grading

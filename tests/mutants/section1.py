@@ -1,4 +1,4 @@
-"""Single-bug mutants of the Section-1 reference (kit/backprop/functions.py, kit/neuralnet/*.py).
+"""Single-bug mutants of the Section-1 reference (backprop/functions.py, neuralnet/*.py).
 
 Each mutant is one or more exact text substitutions in one reference file (each ``old`` must occur exactly once, so a
 change in the kit's text shows up as a clear test failure here, not as a silently unmutated file). ``loses`` are the
@@ -17,7 +17,7 @@ from typing import Tuple
 @dataclass(frozen=True)
 class Mutant:
     name: str
-    file: str  # path under kit/, e.g. "neuralnet/layers.py"
+    file: str  # path in the kit (repository top level), e.g. "neuralnet/layers.py"
     edits: Tuple[Tuple[str, str], ...]  # (old, new) exact substitutions
     loses: frozenset
     may_lose: frozenset = field(default_factory=frozenset)

@@ -1,6 +1,6 @@
 """Graded tests for backprop/functions.py (rubric items 1.1-1.4).
 
-f1, f2, f3: the value and every gradient against the reference (kit/backprop/functions.py) on fresh seeded inputs.
+f1, f2, f3: the value and every gradient against the reference (backprop/functions.py) on fresh seeded inputs.
 f4 is the student's own graph: when it takes arguments, its gradients are checked against central differences of
 its own forward (evaluated in the sandbox at x +- h; the differences are taken here). f1, f2 and f4 are optional
 (0 points): a stub is reported as "not attempted" without failing.

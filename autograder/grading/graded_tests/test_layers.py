@@ -1,6 +1,6 @@
 """Graded tests for neuralnet/layers.py (rubric items 2.1-2.7).
 
-Every student result is compared with the reference (kit/neuralnet/layers.py, loaded in this process) on fresh
+Every student result is compared with the reference (neuralnet/layers.py, loaded in this process) on fresh
 inputs from a fixed seed. Backward functions are fed the REFERENCE cache, so a correct backward is not penalized for
 a wrong forward; the student's own forward -> backward pair is checked as a separate sub-check (skipped when the
 forward itself does not run). All of a class's student calls run in one sandbox process.

@@ -37,35 +37,34 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-REQUIRED_FILES = (
-    "functions.py",
-    "layers.py",
-    "train.py",
-    "two_layer_net.py",
-    "checkpoint.pkl",
-    "part1.ipynb",
-    "part2.ipynb",
-    "part1_model.pt",
-)
+# The parts of the homework this kit has (the course staff choose them; `python -m autograder build` writes this line).
+PARTS = ('section1', 'section2')
 
-# Where each required file lives in the kit, and what a student does when it is missing. make_submission.py reads
-# this table too, so the two tools never disagree about the list.
-KIT_SOURCES = {
-    "functions.py": ("backprop/functions.py", "it comes with the kit and holds your backprop code, f1..f4"),
-    "layers.py": ("neuralnet/layers.py", "it comes with the kit and holds your layer code"),
-    "train.py": ("neuralnet/train.py", "it comes with the kit and holds your training code and hyper-parameters"),
-    "two_layer_net.py": ("neuralnet/two_layer_net.py", "it comes with the kit and holds your TwoLayerNet"),
-    "checkpoint.pkl": (
-        "neuralnet/checkpoint.pkl",
-        "run `python train.py` inside neuralnet/ to create neuralnet/checkpoint.pkl",
-    ),
-    "part1.ipynb": ("part1.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
-    "part2.ipynb": ("part2.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
-    "part1_model.pt": (
-        "part1_model.pt",
-        "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
-    ),
+# Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
+# make_submission.py reads this table too, so the two tools never disagree about the list.
+PART_FILES = {
+    "section1": {
+        "functions.py": ("backprop/functions.py", "it comes with the kit and holds your backprop code, f1..f4"),
+        "layers.py": ("neuralnet/layers.py", "it comes with the kit and holds your layer code"),
+        "train.py": ("neuralnet/train.py", "it comes with the kit and holds your training code and hyper-parameters"),
+        "two_layer_net.py": ("neuralnet/two_layer_net.py", "it comes with the kit and holds your TwoLayerNet"),
+        "checkpoint.pkl": (
+            "neuralnet/checkpoint.pkl",
+            "run `python train.py` inside neuralnet/ to create neuralnet/checkpoint.pkl",
+        ),
+    },
+    "section2": {
+        "part1.ipynb": ("part1.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
+        "part2.ipynb": ("part2.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
+        "part1_model.pt": (
+            "part1_model.pt",
+            "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
+        ),
+    },
 }
+
+KIT_SOURCES = {name: source for part in PARTS for name, source in PART_FILES[part].items()}
+REQUIRED_FILES = tuple(KIT_SOURCES)
 
 NOTEBOOKS = tuple(name for name in REQUIRED_FILES if name.endswith(".ipynb"))
 
