@@ -210,7 +210,9 @@ def test_filling_the_disk_is_stopped(run_dir):
     result = run_code(run_dir, code, limits=dict(LIMITS, max_disk_bytes=64 * 1024 * 1024))
     assert result.killed is not None and result.killed.startswith("disk")
     used = sum(p.stat().st_size for p in run_dir.work.iterdir())
-    assert used < 64 * 1024 * 1024 + 200 * 1024 * 1024  # stopped early, not after 8 GB
+    # The watcher polls (DISK_CHECK_SECONDS), and the page cache takes GB/s, so how far past the cap a run gets
+    # depends on the machine; what matters is that it was stopped long before writing its 8000 MB.
+    assert used < 2 * 1024 * 1024 * 1024
 
 
 @needs_root

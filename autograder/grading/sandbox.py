@@ -366,7 +366,7 @@ def _kill_all(uid: int, gid: Optional[int], token: str, pgid: int) -> None:
 
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 DEFAULT_MAX_DISK_BYTES = 512 * MIB  # total bytes a run may write under its work folder (limits["max_disk_bytes"])
-DISK_CHECK_SECONDS = 0.25
+DISK_CHECK_SECONDS = 0.1
 
 
 def _tree_bytes(root: Path, stop_above: int) -> int:
