@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
+import re
 import sys
 from pathlib import Path
 
@@ -110,6 +111,13 @@ def test_mutant_loses_points_only_where_expected(tmp_path, student_tree, mutant)
     failing = "\n".join(rows[i][2] for i in mutant.loses).lower()
     for text in mutant.says:
         assert text.lower() in failing, f"{mutant.name}: feedback lacks {text!r}:\n{failing}"
+    for item_id, text in mutant.names_cause:  # knock-on rows lead to the cause
+        score, max_score, output = rows[item_id]
+        assert score < max_score and text in output, f"{mutant.name}: {item_id} lacks {text!r}:\n{output}"
+    for item_id, (_, _, output) in rows.items():  # and name only rows that failed on this submission
+        for function, number in re.findall(r"your (\S+) fails (\d+\.\d+): fix that first", output):
+            score, max_score, _ = rows[NUMBER_TO_ID[number]]
+            assert score < max_score, f"{mutant.name}: {item_id} blames {function} ({number}), which passed"
 
 
 def test_renamed_parameter_keys_keep_full_marks(tmp_path, student_tree):

@@ -23,6 +23,22 @@ import numpy as np
 
 from autograder.grading import rubric
 
+# Knock-on failures. The graded functions each Section-1 row runs besides the code it grades (direct dependencies,
+# rubric ids); always rows with lower numbers, which the runner grades first. A row that fails while a row it depends
+# on (directly or not) failed too starts its feedback with the cause: "your fc_backward fails 2.2: fix that first".
+# Whether the upstream row failed is what grading it on this submission gave (graded_tests.row_passed), not a guess.
+DEPENDS_ON = {
+    "layers_edge_cases": ("fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss"),
+    "two_layer_forward": ("fc_forward", "relu_forward"),
+    "two_layer_backward": ("two_layer_forward", "fc_backward", "relu_backward"),
+    "training_step_own_model": ("two_layer_backward", "softmax_loss", "l2_regularization"),
+}
+# The student's function each upstream row grades, as the knock-on message names it.
+FUNCTION_OF = {"fc_forward": "fc_forward", "fc_backward": "fc_backward", "relu_forward": "relu_forward",
+               "relu_backward": "relu_backward", "softmax_loss": "softmax_loss",
+               "l2_regularization": "l2_regularization", "two_layer_forward": "TwoLayerNet.forward",
+               "two_layer_backward": "TwoLayerNet.backward"}
+
 # Tolerances on the max relative error (see relative_error).
 TOL_EXACT = 1e-7  # analytic result vs the reference on the same inputs (float64 round-off only)
 TOL_NUMERIC = 1e-6  # analytic gradient vs central differences of the student's own forward (h = 1e-5)
@@ -86,19 +102,69 @@ def _as_number_array(got: Any) -> Tuple[Optional[np.ndarray], Optional[str]]:
     return arr, None
 
 
-def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT) -> Optional[str]:
+def _matches(expected: np.ndarray, got: np.ndarray, tol: float) -> bool:
+    return expected.shape == got.shape and relative_error(expected, got) <= tol
+
+
+def recognized_mistake(expected: Any, got: Any, batch: Optional[int] = None, tol: float = TOL_EXACT) -> Optional[str]:
+    """The name of a recognizable mistake that turns ``expected`` into ``got``, or None.
+
+    Tried in this order: the transpose (``got.T == expected``), the opposite sign (``got == -expected``), and, when
+    ``batch`` (the batch size N) is given and above 1, a result off by exactly N (``got * N == expected``: averaged
+    where the batch is summed; ``got == expected * N``: summed where it is averaged). Both values must be finite
+    number arrays (or numbers); an all-zero expectation matches no mistake.
+    """
+    e = np.asarray(expected, dtype=np.float64)
+    g, problem = _as_number_array(got)
+    if problem or np.iscomplexobj(g):
+        return None
+    g = g.astype(np.float64)
+    if e.size == 0 or not np.any(e) or not (np.all(np.isfinite(e)) and np.all(np.isfinite(g))):
+        return None
+    if g.ndim == 2 and e.ndim == 2 and not _matches(e, g, tol) and _matches(e, g.T, tol):
+        return (f"it is the transpose of the expected {describe_shape(e)} result (check the order of the "
+                "matrix product's factors and which of them is transposed)")
+    if g.shape == e.shape and not np.allclose(e, 0.0) and _matches(e, -g, tol):
+        return ("it has the opposite sign of the expected value" if e.ndim == 0 else
+                "it has the opposite sign of the expected result (every entry negated)")
+    if batch is not None and int(batch) > 1 and g.shape == e.shape:
+        n = int(batch)
+        if _matches(e, g * n, tol):
+            return (f"it is the expected divided by the batch size N = {n}: you averaged over the batch; sum over "
+                    "it instead")
+        if _matches(e, g / n, tol):
+            return (f"it is N = {n} (the batch size) times the expected: you summed over the batch; average over it "
+                    "instead (divide by N)")
+    return None
+
+
+# How recognized_mistake's texts start (names_mistake finds them in a reason).
+MISTAKE_PHRASES = ("it is the transpose of the expected", "it has the opposite sign", "it is the expected divided by",
+                   "(the batch size) times the expected")
+
+
+def names_mistake(reason: Optional[str]) -> bool:
+    """Whether a compare_* reason ends with a recognized mistake (then a generic hint would only distract)."""
+    return bool(reason) and any(phrase in reason for phrase in MISTAKE_PHRASES)
+
+
+def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT, batch: Optional[int] = None) -> Optional[str]:
     """None when ``got`` has ``expected``'s shape and matches within ``tol``; else the reason.
 
     Args:
         expected: float array (any shape) from the reference.
         got: what the student's code returned (anything).
+        batch: the batch size N of the inputs, when a result off by exactly N is a recognizable mistake.
+    The reason ends with the name of a recognizable mistake when one fits (see :func:`recognized_mistake`).
     """
     exp = np.asarray(expected, dtype=np.float64)
     arr, problem = _as_number_array(got)
     if problem:
         return problem
     if arr.shape != exp.shape:
-        return f"shape {describe_shape(arr)} instead of {describe_shape(exp)}"
+        reason = f"shape {describe_shape(arr)} instead of {describe_shape(exp)}"
+        mistake = recognized_mistake(exp, arr, batch, tol)
+        return f"{reason}: {mistake}" if mistake else reason
     if np.iscomplexobj(arr):
         return "complex values returned"
     arr = arr.astype(np.float64)
@@ -107,12 +173,17 @@ def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT) -> Optional[s
         return f"contains {bad} (expected finite values)"
     err = relative_error(exp, arr)
     if not err <= tol:
-        return f"max relative error {err:.1e} (tolerance {tol:.0e}), {worst_element(exp, arr)}"
+        reason = f"max relative error {err:.1e} (tolerance {tol:.0e}), {worst_element(exp, arr)}"
+        mistake = recognized_mistake(exp, arr, batch, tol)
+        return f"{reason}: {mistake}" if mistake else reason
     return None
 
 
-def compare_scalar(expected: float, got: Any, tol: float = TOL_EXACT) -> Optional[str]:
-    """None when ``got`` is a single number matching ``expected``; a 1-element array is accepted too."""
+def compare_scalar(expected: float, got: Any, tol: float = TOL_EXACT, batch: Optional[int] = None) -> Optional[str]:
+    """None when ``got`` is a single number matching ``expected``; a 1-element array is accepted too.
+
+    ``batch``: the batch size N, when a value off by exactly N is a recognizable mistake (see recognized_mistake).
+    """
     arr, problem = _as_number_array(got)
     if problem:
         return problem
@@ -126,7 +197,9 @@ def compare_scalar(expected: float, got: Any, tol: float = TOL_EXACT) -> Optiona
     # absolute differences below ~1e-4 * tol are accepted for single numbers.
     err = relative_error(np.array([expected]), np.array([value]), min_floor=1e-4)
     if not err <= tol:
-        return f"{value:.6g} instead of {expected:.6g}: relative error {err:.1e} (tolerance {tol:.0e})"
+        reason = f"{value:.6g} instead of {expected:.6g}: relative error {err:.1e} (tolerance {tol:.0e})"
+        mistake = recognized_mistake(expected, value, batch, tol)
+        return f"{reason}: {mistake.replace('expected result', 'expected value')}" if mistake else reason
     return None
 
 
@@ -248,13 +321,59 @@ def numpy_only_problem(submission_dir: Path, filename: str, loaded: Any = None) 
     return None
 
 
-def finish(case: Any, checks: "Checks", set_score: Any, item_id: str) -> None:
+def upstream_rows(item_id: str) -> List[str]:
+    """Every row ``item_id`` depends on through DEPENDS_ON, directly or not (rubric ids, each once)."""
+    seen: List[str] = []
+    todo = list(DEPENDS_ON.get(item_id, ()))
+    while todo:
+        row = todo.pop(0)
+        if row not in seen:
+            seen.append(row)
+            todo.extend(DEPENDS_ON.get(row, ()))
+    return seen
+
+
+def knock_on_causes(item_id: str, upstream: Optional[Sequence[str]] = None) -> List[str]:
+    """One line per upstream row that failed on this submission and is itself not a knock-on of another failure.
+
+    Args:
+        item_id: the failing row.
+        upstream: the direct dependencies to consider (default DEPENDS_ON[item_id]); e.g. only the functions whose
+            sub-checks failed.
+    Rows not graded in this run (say, only test_training ran) are not known to have failed, so they are not named.
+    """
+    from autograder.grading import graded_tests
+    direct = DEPENDS_ON.get(item_id, ()) if upstream is None else tuple(upstream)
+    closure: List[str] = []
+    for row in direct:
+        for r in [row] + upstream_rows(row):
+            if r not in closure:
+                closure.append(r)
+    failed = [r for r in closure if graded_tests.row_passed(r) is False]
+    roots = [r for r in failed if not set(upstream_rows(r)) & set(failed)]
+    roots.sort(key=lambda r: tuple(int(p) for p in rubric.RUBRIC[r].number.split(".")) if r in rubric.RUBRIC else ())
+    lines = []
+    for r in roots:
+        number = rubric.RUBRIC[r].number if r in rubric.RUBRIC else r
+        lines.append(f"your {FUNCTION_OF.get(r, r)} fails {number}: fix that first (this check runs it, so its "
+                     "mistake shows here too).")
+    return lines
+
+
+def finish(case: Any, checks: "Checks", set_score: Any, item_id: str,
+           upstream: Optional[Sequence[str]] = None) -> None:
     """Score a graded test from its sub-checks and report: partial credit through ``set_score``, and a failure with
-    the report when anything is wrong (the report is printed when all is right)."""
+    the report when anything is wrong (the report is printed when all is right).
+
+    A failing row whose upstream rows (DEPENDS_ON; ``upstream`` narrows them) failed too names them first. Knock-on
+    rows still charge their own points: each row grades what works end to end, and one fix restores them all.
+    """
     points = rubric.RUBRIC[item_id].points
     fraction = checks.fraction
     if set_score is not None:
         set_score(round(points * fraction, 4))
+    if fraction < 1.0 and not not_attempted_everywhere(checks):
+        checks.causes = knock_on_causes(item_id, upstream)
     report = checks.report()
     if fraction < 1.0:
         case.fail_with(report)
@@ -316,6 +435,7 @@ class Checks:
     subject: str  # e.g. "fc_backward": starts every message
     items: List[_Item] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    causes: List[str] = field(default_factory=list)  # knock-on lines shown first (see knock_on_causes)
 
     def add(self, label: str, weight: float, problem: Optional[str]) -> bool:
         problem = problem or None  # "" and a falsy `a and b` result both mean "right"
@@ -344,7 +464,7 @@ class Checks:
 
     def report(self) -> str:
         """The failure lines, then which sub-checks are right (so the student knows where to look)."""
-        lines = []
+        lines = list(self.causes)
         for item in self.items:
             if item.problem is not None and item.problem not in lines:
                 lines.append(item.problem)

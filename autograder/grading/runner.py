@@ -145,7 +145,21 @@ class _GradedResult(JSONTestResult):
             if getattr(func, "__score__", None) is None:
                 row["score"] = 0.0
             self.results.append(row)
+        self._remember(test)
         super().stopTest(test)
+
+    def _remember(self, test) -> None:
+        """Tell the grading context whether this row earned all its points (later rows name failed upstream rows)."""
+        item_id = getattr(_test_function(test), "__rubric_id__", None)
+        rows = [r for r in self.results if r.get("_test") == test.id()]
+        if item_id is None or not rows or graded_tests.context is None:
+            return
+        row = rows[-1]
+        try:
+            full = float(row.get("score", 0.0)) >= float(rubric.RUBRIC[item_id].points)
+        except (TypeError, ValueError, KeyError):
+            full = False
+        graded_tests.context.results[item_id] = full and row.get("status") != "failed"
 
 
 class _Runner(JSONTestRunner):
@@ -264,6 +278,29 @@ def failure_results(message: str, item_ids: Optional[List[str]] = None, seconds:
     return results
 
 
+def _first_number(module_name: str):
+    numbers = [number_key(rubric.RUBRIC[i].number) for i in items_of([module_name])]
+    return min(numbers) if numbers else (math.inf,)
+
+
+def _in_rubric_order(suite: unittest.TestSuite) -> unittest.TestSuite:
+    """The suite's tests by rubric number, each class's tests kept together (so a row's upstream rows, which have
+    lower numbers, are graded before it: feedback.knock_on_causes)."""
+    def flat(s):
+        for t in s:
+            yield from (flat(t) if isinstance(t, unittest.TestSuite) else [t])
+    by_class: Dict[type, list] = {}
+    for test in flat(suite):
+        by_class.setdefault(type(test), []).append(test)
+
+    def key(test):
+        item_id = getattr(_test_function(test), "__rubric_id__", None)
+        return number_key(rubric.RUBRIC[item_id].number) if item_id in rubric.RUBRIC else (math.inf,)
+    groups = [sorted(tests, key=key) for tests in by_class.values()]
+    groups.sort(key=lambda tests: key(tests[0]))  # stable: classes without rubric rows keep their order
+    return unittest.TestSuite([test for tests in groups for test in tests])
+
+
 def _run_tests(module_names: List[str]) -> tuple:
     """Import and run the graded modules. Returns (raw rows, expected rubric ids, reasons for missing ids)."""
     expected = items_of(module_names)
@@ -280,7 +317,7 @@ def _run_tests(module_names: List[str]) -> tuple:
             continue
         suite.addTests(loader.loadTestsFromModule(module))
     runner = _Runner(stream=io.StringIO(), buffer=True, failure_prefix="")
-    runner.run(suite)
+    runner.run(_in_rubric_order(suite))
     res = runner.last_result
     for description, message in res.setup_errors:
         # "setUpClass (autograder.grading.graded_tests.test_layers.TestLayers)" or "setUpModule (module)"

@@ -27,9 +27,9 @@ from __future__ import annotations
 import functools
 import inspect
 import unittest
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 from gradescope_utils.autograder_utils.decorators import number, partial_credit, visibility
 
@@ -43,9 +43,17 @@ class GradingContext:
     source_dir: Path  # the autograder source root (the repository locally, /autograder/source on Gradescope)
     given_dir: Optional[Path] = None  # the generated student tree; None: student_code's default
     eval_dir: Optional[Path] = None  # the evaluation arrays (eval_data.eval_dir() when None)
+    # rubric id -> whether that row earned all its points, filled in by the runner as each row is graded (rows run
+    # in rubric-number order, so a row can tell which rows it depends on failed: feedback.knock_on_causes)
+    results: Dict[str, bool] = field(default_factory=dict)
 
 
 context: Optional[GradingContext] = None
+
+
+def row_passed(item_id: str) -> Optional[bool]:
+    """Whether rubric row ``item_id`` earned all its points on this submission; None when it was not graded (yet)."""
+    return None if context is None else context.results.get(item_id)
 
 
 def graded(item_id: str) -> Callable:

@@ -23,7 +23,7 @@ from typing import List, Optional
 import numpy as np
 
 from autograder import eval_data
-from autograder.grading import feedback, reference, rubric
+from autograder.grading import feedback, graded_tests, reference, rubric
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
 from autograder.grading.graded_tests import GradedTestCase, graded
 from autograder.grading.student_code import Call, run_calls
@@ -119,6 +119,22 @@ def _student_parts(parts) -> Optional[dict]:
     return {"data_loss": data_loss, "model_grads": grads, "l2": l2}
 
 
+# The rule 4.2 enforces, stated in its feedback, in neuralnet/gradcheck_classifier.py and in STUDENT-README.md's
+# task table (tests/test_graded_section1.py checks the three agree).
+TRAINING_STEP_RULE = ("training_step must work for any model: take the weights from model.parameters() and "
+                      "regularize every 2-D parameter, whatever its name (not model.W1 or params['W1'])")
+# Errors that say training_step reached for a parameter by a name the model does not have.
+NAME_ERRORS = ("AttributeError", "KeyError")
+
+
+def _rule_problem(outcome, what: str) -> Optional[str]:
+    """The rule, when train.py raised AttributeError / KeyError on a model other than the student's own."""
+    message = (outcome.message or "").strip()
+    if outcome.status != "error" or not message.startswith(NAME_ERRORS) or "train.py" not in message:
+        return None
+    return f"{TRAINING_STEP_RULE}. With {what}, yours raised {message}."
+
+
 REPORT_KEYS = ("names", "param_keys", "result_kind", "loss", "grad_type", "grad_keys", "grads")
 
 
@@ -126,9 +142,14 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
                          names: Optional[List[str]] = None) -> None:
     """Sub-checks of one training_step result against ``expected`` (from :func:`_reference_parts`); ``names`` are
     the parameter names when the grader knows them (the probe model's)."""
+    labels = ["loss", "weight gradients", "bias gradients"] + (["grads keyed like parameters()"] if keys_weight else [])
+    rule = names is not None and _rule_problem(outcome, what)
+    if rule:  # the probe model: a name error means the rule was broken, so say the rule
+        for label in labels:
+            checks.add(label, keys_weight if label.startswith("grads keyed") else 1, rule)
+        return
     problem = outcome_problem(outcome, "training_step") or feedback.report_problem(
         outcome.value, REPORT_KEYS, names=names, count=len(weights), per_name=("grads",))
-    labels = ["loss", "weight gradients", "bias gradients"] + (["grads keyed like parameters()"] if keys_weight else [])
     if problem:
         for label in labels:
             checks.fail(label, keys_weight if label.startswith("grads keyed") else 1, problem)
@@ -144,7 +165,8 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
     # loss
     data_loss, l2 = expected["data_loss"], expected["l2"]
     right = data_loss + sum(item[0] for item, w in zip(l2, is_weight) if w)
-    loss_problem = compare_scalar(right, info["loss"])
+    batch = int(np.shape(expected["scores"])[0]) if "scores" in expected else None
+    loss_problem = compare_scalar(right, info["loss"], batch=batch)
     if loss_problem:
         hints = {"the L2 regularization term is missing from the loss": data_loss,
                  "the loss regularizes the biases too (L2 applies to the weight matrices only: 2-D parameters)":
@@ -171,7 +193,7 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
         else:
             right_grad, hint, wrong = (model_grad, "biases are not regularized, but their gradient includes reg * b",
                                        model_grad + reg_grad)
-        detail = compare_array(right_grad, got)
+        detail = compare_array(right_grad, got, batch=batch)
         if detail is None:
             continue
         if compare_array(wrong, got) is None:
@@ -238,6 +260,9 @@ class TestTrainingStep(GradedTestCase):
         expected = _reference_parts(case["weights"], case["X"], case["y"], PROBE_REG, probe=True)
         _grade_training_step(checks, self.out["probe"], case["weights"], expected,
                              f"a linear model with keys {', '.join(PROBE_KEYS)}, reg = {PROBE_REG}", 1, PROBE_KEYS)
+        if checks.fraction < 1.0 and graded_tests.row_passed("training_step_own_model") and not any(
+                TRAINING_STEP_RULE in (item.problem or "") for item in checks.items):
+            checks.note(f"training_step passes 4.1 with your TwoLayerNet but not with this model: {TRAINING_STEP_RULE}.")
         if checks.fraction < 1.0:
             checks.note("(in this check layers.softmax_loss and layers.l2_regularization return the right answers "
                         "for the model's scores and parameters, so only training_step's own logic is graded)")

@@ -199,11 +199,12 @@ class TestTwoLayerNet(GradedTestCase):
             if got is None:
                 checks.add(name, 1, f"TwoLayerNet.backward: no gradient for {name} (its key in parameters()).")
                 continue
-            p = compare_array(exp, got)
+            p = compare_array(exp, got, batch=b["X"].shape[0])
             if p:
                 own = compare_array(numeric, got, feedback.TOL_NUMERIC)
                 p += ("; it agrees with central differences of your own forward, so look at forward (3.2)" if own is None
-                      else "; it also disagrees with central differences of your own forward, so look at backward")
+                      else "; it also disagrees with central differences of your own forward, so look at backward "
+                           "and the layers' backward functions it calls")
             checks.add(name, 1, p and f"TwoLayerNet.backward: {what} differs from FC -> ReLU -> FC's gradient for X "
                                       f"{b['X'].shape}: {p}.")
         if all_zero_numeric:
