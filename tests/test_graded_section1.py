@@ -6,9 +6,12 @@ a Section-1 file importing a forbidden framework gets 0 with the message, and ch
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
+import os
 import pickle
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -302,7 +305,7 @@ def test_identify_two_layer_by_shape_with_ties_in_order():
 def test_feedback_messages():
     assert feedback.compare_array(np.ones((2, 3)), np.ones((2, 3))) is None
     assert feedback.compare_array(np.ones((2, 3)), None) == "returned None"
-    assert feedback.compare_array(np.ones((2, 3)), np.ones((3, 2))) == "shape (3, 2) instead of (2, 3)"
+    assert feedback.compare_array(np.arange(6.0).reshape(2, 3), np.ones((3, 2))) == "shape (3, 2) instead of (2, 3)"
     assert feedback.compare_array(np.ones(2), np.array([1.0, np.nan])) == "contains nan (expected finite values)"
     assert ("max relative error 3.3e-01 (tolerance 1e-07), at [1] expected 1, got 2"
             == feedback.compare_array(np.ones(2), np.array([1.0, 2.0])))
@@ -316,6 +319,50 @@ def test_feedback_messages():
                             "(tolerance 1e-07).")
     assert checks.fraction == 0.5
     assert checks.report().splitlines()[0].startswith("fc_backward: grad_w wrong for x (4, 5), w (5, 3)")
+
+
+def test_recognized_mistakes_are_named():
+    """got.T == expected, got == -expected, got * N == expected and got == N * expected each get their own hint; a
+    result wrong in any other way gets none."""
+    e = np.arange(1.0, 16.0).reshape(5, 3)
+    assert feedback.compare_array(e, e.T).endswith(": it is the transpose of the expected (5, 3) result (check the "
+                                                   "order of the matrix product's factors and which of them is "
+                                                   "transposed)")
+    square = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert "it is the transpose of the expected (2, 2) result" in feedback.compare_array(square, square.T)
+    assert feedback.compare_array(e, -e).endswith(": it has the opposite sign of the expected result (every entry "
+                                                  "negated)")
+    assert feedback.compare_scalar(2.5, -2.5).endswith(": it has the opposite sign of the expected value")
+    assert feedback.compare_array(e, e / 4, batch=4).endswith(
+        ": it is the expected divided by the batch size N = 4: you averaged over the batch; sum over it instead")
+    assert feedback.compare_array(e, e * 4, batch=4).endswith(
+        ": it is N = 4 (the batch size) times the expected: you summed over the batch; average over it instead "
+        "(divide by N)")
+    assert "you summed over the batch" in feedback.compare_scalar(2.5, 10.0, batch=4)
+    for got, batch in ((e / 4, None), (e * 2, 4), (e + 1, 4), (np.zeros_like(e), 4)):
+        reason = feedback.compare_array(e, got, batch=batch)
+        assert reason and not feedback.names_mistake(reason), reason
+    assert feedback.recognized_mistake(np.zeros(3), np.zeros(3)) is None
+
+
+def test_knock_on_causes_name_only_failed_upstream_roots(monkeypatch):
+    """A row names the upstream rows that failed and are not themselves knock-ons of another failure."""
+    from autograder.grading import graded_tests
+    ctx = graded_tests.GradingContext(submission_dir=Path("."), source_dir=paths.REPO)
+    monkeypatch.setattr(graded_tests, "context", ctx)
+    ctx.results.update({"fc_forward": True, "fc_backward": False, "relu_forward": True, "relu_backward": True,
+                        "softmax_loss": True, "l2_regularization": True, "two_layer_forward": True,
+                        "two_layer_backward": False})
+    line = "your fc_backward fails 2.2: fix that first (this check runs it, so its mistake shows here too)."
+    assert feedback.knock_on_causes("training_step_own_model") == [line]
+    assert feedback.knock_on_causes("two_layer_backward") == [line]
+    assert feedback.knock_on_causes("two_layer_forward") == []
+    assert feedback.knock_on_causes("layers_edge_cases", upstream=["relu_backward"]) == []
+    ctx.results["fc_backward"] = True  # now TwoLayerNet.backward is the cause
+    assert feedback.knock_on_causes("training_step_own_model") == [
+        "your TwoLayerNet.backward fails 3.3: fix that first (this check runs it, so its mistake shows here too)."]
+    ctx.results.clear()  # nothing graded upstream (only this module ran): nothing is blamed
+    assert feedback.knock_on_causes("training_step_own_model") == []
 
 
 def test_load_by_shape_matches_live_arrays_in_dict_order():
@@ -336,3 +383,29 @@ def test_harness_procedures_hold_no_reference_code():
         assert f"import {marker}" not in text and f"from {marker}" not in text
     for marker in ("np.exp", "np.log", "np.maximum", "relu_forward(", "fc_forward("):
         assert marker not in text, marker
+
+
+def test_training_step_rule_is_stated_in_the_grader_the_local_check_and_the_readme(tmp_path):
+    """training_step written for its own parameter names: 4.2's feedback (mutant training_step_params_by_name), the
+    local check gradcheck_classifier.py and the student README's task list all state the same rule."""
+    rule = graded_training.TRAINING_STEP_RULE
+    assert rule.startswith("training_step must work for any model: take the weights from model.parameters()")
+    local = paths.KIT / "neuralnet" / "gradcheck_classifier.py"
+    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(local.read_text()).body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "TRAINING_STEP_RULE"}
+    assert assigned == {"TRAINING_STEP_RULE": rule}
+    readme = " ".join((paths.REPO / "STUDENT-README.md").read_text().split())
+    assert rule in readme
+    kit = tmp_path / "neuralnet"
+    kit.mkdir()
+    for source in (paths.KIT / "neuralnet").glob("*.py"):
+        (kit / source.name).write_text(source.read_text())
+    train = kit / "train.py"
+    train.write_text(train.read_text().replace("        if param.ndim == 2:\n",
+                                               '        if param is model.parameters()["W1"]:\n', 1))
+    result = subprocess.run([sys.executable, local.name], cwd=kit, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert result.returncode != 0 and "Traceback" not in result.stdout, result.stdout
+    assert f"training_step (LinearClassifier): FAIL: {rule}. Yours raised KeyError: 'W1'" in result.stdout, \
+        result.stdout

@@ -85,7 +85,7 @@ def worst_element(expected: np.ndarray, got: np.ndarray) -> str:
     g = np.asarray(got, dtype=np.float64)
     index = np.unravel_index(int(np.argmax(_elementwise_error(e, g, 1e-8))), e.shape)
     where = f" at [{', '.join(str(int(i)) for i in index)}]" if e.ndim else ""
-    return f"{where} expected {float(e[index]):.6g}, got {float(g[index]):.6g}".lstrip()
+    return f"{where} expected {float(e[index]) + 0.0:.6g}, got {float(g[index]) + 0.0:.6g}".lstrip()
 
 
 def _as_number_array(got: Any) -> Tuple[Optional[np.ndarray], Optional[str]]:
