@@ -78,7 +78,8 @@ MUTANTS = [
     _m("softmax_grad_not_averaged", "neuralnet/layers.py", [("    grad_x /= N\n", "\n")],
        ["softmax_loss"], ["training_step_own_model"],
        says=["softmax_loss: grad wrong", "you summed over the batch; average over it instead (divide by N)"],
-       names_cause=_knock_on("softmax_loss", "2.5", ["training_step_own_model"])),
+       names_cause=_knock_on("softmax_loss", "2.5", ["training_step_own_model"]) + (
+           ("training_step_own_model", "the difference comes from one of those (softmax_loss fails 2.5)"),)),
     _m("l2_missing_half", "neuralnet/layers.py",
        [("loss = 0.5 * reg * float(np.sum(w * w))", "loss = reg * float(np.sum(w * w))")],
        ["l2_regularization"], ["training_step_own_model"], says=["l2_regularization: loss wrong"]),

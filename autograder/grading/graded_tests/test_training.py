@@ -238,8 +238,12 @@ class TestTrainingStep(GradedTestCase):
         trial = Checks("training_step")
         _grade_training_step(trial, outcome, case["weights"], own, "", 0)
         if trial.fraction >= 1.0:
+            pieces = ("softmax_loss", "l2_regularization", "two_layer_backward")
+            failed = [r for r in pieces if graded_tests.row_passed(r) is False]
+            where = (", ".join(f"{feedback.FUNCTION_OF[r]} fails {rubric.RUBRIC[r].number}" for r in failed)
+                     if failed else "see 2.5, 2.6 and 3.3")
             checks.note("training_step combines your own softmax_loss, l2_regularization and TwoLayerNet.backward "
-                        "correctly: the difference comes from one of those (see 2.5, 2.6 and 3.3).")
+                        f"correctly: the difference comes from one of those ({where}).")
 
     @graded("training_step_own_model")
     def test_training_step_own_model(self, set_score=None):
