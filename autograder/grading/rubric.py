@@ -96,6 +96,11 @@ THRESHOLDS = {
     "part1_accuracy": {"full": 85.0, "partial": 70.0, "strict": True},  # "> 85 %" in the spec: strictly above
 }
 
+# Not graded by the autograder, read by students (train.py, the student README, the report template): the training
+# accuracy (percent) the overfit setting of task 4 should reach. The best model's target is checkpoint_accuracy's
+# `full` threshold above.
+OVERFIT_TRAIN_ACCURACY = 75.0
+
 # Limits for one sandboxed run of student code (one batch of calls). Gradescope gives 0.5 vCPU, 768 MB, 10 min.
 SANDBOX_LIMITS = {
     "cpu_seconds": 20,
@@ -118,6 +123,62 @@ PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds":
 GRADING_WALL_SECONDS = 540
 # Frameworks Section 1 files must not import.
 FORBIDDEN_IN_SECTION1 = ("torch", "tensorflow", "jax", "keras", "cupy")
+
+
+# The tasks a student reads about: the first component of a row's number -> title (the student README's points table).
+TASKS = {
+    "1": "Task 1: computational graphs (`backprop/functions.py`)",
+    "2": "Task 2: layers (`neuralnet/layers.py`)",
+    "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
+    "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
+    "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
+}
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """One section of the written report (the PDF graded by hand on Gradescope): the template's section and the
+    manual rubric's item, in the order of the template."""
+    number: str  # the homework's task number, e.g. "4.2/4.3"
+    title: str
+    points: float
+    asks: Tuple[str, ...]  # what the section must show (the template's prompts and the grader's checklist)
+    part: str = "section1"
+
+
+REPORT: Tuple[ReportItem, ...] = (
+    ReportItem("1.2", "Computational graph of your own function (f4)", 4, (
+        "a drawing of the graph of your f4 (at least 5 operators): inputs, every intermediate node and the output L",
+        "the forward values and the backward (upstream x local) gradients written on the edges",
+        "the gradients match what your f4 returns")),
+    ReportItem("4.2/4.3", "Training the two-layer network: loss and accuracy", 4, (
+        "the loss and accuracy plot of your best model (plot.pdf written by `python train.py`)",
+        "the plot of your overfit setting (`python train.py --overfit --plot-file overfit.pdf`)",
+        "one or two sentences on what the curves show (over- or under-fitting)")),
+    ReportItem("4.2/4.3", "Hyper-parameters and test accuracy of the best and the overfit model", 4, (
+        "a table of the hyper-parameters of both models (hidden size, learning rate, L2 strength, batch size, epochs, "
+        "weight scale, learning-rate decay)",
+        "the best model's test accuracy (`python test.py`, run once) and the overfit model's training accuracy")),
+    ReportItem("5.2/5.3", "part1: architecture, hyper-parameters, accuracy plot and test accuracy", 5, (
+        "the architecture (the model summary printed by part1.ipynb, or a table of its layers)",
+        "the hyper-parameters (batch size, epochs, optimizer, learning rate, weight decay, scheduler)",
+        "the accuracy plot part1.png written by part1.ipynb",
+        "the final Fashion-MNIST test accuracy printed by part1.ipynb"), "section2"),
+    ReportItem("6.1", "part2: two images, their predictions, and why img2 is wrong", 3, (
+        "the two images with their top predictions as part2.ipynb shows them (part2.ipynb writes no image file: save "
+        "or screenshot the two figures of its output)",
+        "why the network gets img2 wrong (e.g. a class that is not among ImageNet's 1000, an unusual view, "
+        "several objects)"), "section2"),
+)
+
+
+def report_items() -> List[ReportItem]:
+    """The report's sections for the enabled parts, in the template's order."""
+    return [item for item in REPORT if PARTS[item.part].enabled]
+
+
+def report_points() -> float:
+    return sum(item.points for item in report_items())
 
 
 def total_points() -> float:
