@@ -112,7 +112,7 @@ INLINE: Dict[str, Callable[[], str]] = {
     "overfit target": overfit_target,
     "grading wall": grading_wall,
 }
-INLINE_FILES = ("README.md", "STUDENT-README.md", "part1.ipynb")
+INLINE_FILES = ("README.md", "STUDENT-README.md", "docs/architecture.md", "part1.ipynb")
 # (file relative to the repository, assigned name) -> renderer of the whole line
 PY_LINES: Dict[Tuple[str, str], Callable[[], str]] = {
     ("check_submission.py", "PARTS"): _parts_line,
