@@ -153,7 +153,8 @@ REPORT: Tuple[ReportItem, ...] = (
         "the gradients match what your f4 returns")),
     ReportItem("4.2/4.3", "Training the two-layer network: loss and accuracy", 4, (
         "the loss and accuracy plot of your best model (plot.pdf written by `python train.py`)",
-        "the plot of your overfit setting (`python train.py --overfit --plot-file overfit.pdf`)",
+        "the plot of your overfit setting (`python train.py --overfit --checkpoint-file overfit.pkl "
+        "--plot-file overfit.pdf`)",
         "one or two sentences on what the curves show (over- or under-fitting)")),
     ReportItem("4.2/4.3", "Hyper-parameters and test accuracy of the best and the overfit model", 4, (
         "a table of the hyper-parameters of both models (hidden size, learning rate, L2 strength, batch size, epochs, "
