@@ -343,13 +343,12 @@ def similarity_report(submissions: Sequence[Submission], out_path: Path) -> Path
             except (zipfile.BadZipFile, OSError):
                 continue
             dirs.append(str(target))
+        # ignore_leaf: a student's files are not compared with each other, only across students
         detector = copydetect.CopyDetector(test_dirs=dirs, boilerplate_dirs=[str(starter)], extensions=["py"],
-                                           display_t=0.5, autoopen=False, silent=True)
+                                           display_t=0.5, ignore_leaf=True, autoopen=False, silent=True,
+                                           out_file=str(out_path))
         detector.run()
-        detector.generate_html_report(output_mode="save", output_path=str(out_path.parent))
-        produced = out_path.parent / "report.html"
-        if produced.exists() and produced != out_path:
-            produced.replace(out_path)
+        detector.generate_html_report()
     return out_path
 
 
