@@ -202,3 +202,29 @@ def test_similarity_without_copydetect_fails_clearly(tmp_path, capsys, monkeypat
         == cli.EXIT_USAGE
     assert "copydetect" in capsys.readouterr().err
     assert not (tmp_path / "g.csv").exists()
+
+
+def test_similarity_report_with_copydetect(graded_zips, tmp_path, monkeypatch):
+    """With copydetect installed (a stand-in here: it is not a dependency), each student's .py files are compared
+    across students, the starter kit as boilerplate, and the HTML page is written where regrade says."""
+    import sys
+    import types
+    seen = {}
+
+    class FakeDetector:
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+
+        def run(self):
+            seen["ran"] = True
+
+        def generate_html_report(self):
+            Path(seen["out_file"]).write_text("<html>similarity</html>")
+
+    monkeypatch.setitem(sys.modules, "copydetect", types.SimpleNamespace(CopyDetector=FakeDetector))
+    subs = regrade.find_submissions(graded_zips[0] / "zips")
+    out = regrade.similarity_report(subs, tmp_path / "similarity.html")
+    assert out.read_text() == "<html>similarity</html>" and seen["ran"]
+    assert seen["ignore_leaf"] is True and seen["extensions"] == ["py"]
+    assert [Path(d).name for d in seen["test_dirs"]] == ["bug", "perfect", "stub"]  # the corrupt zip has no code
+    assert Path(seen["boilerplate_dirs"][0]).name == "starter"
