@@ -161,12 +161,17 @@ def test_points_per_task_follow_the_rubric(tmp_path):
     old = '("fc_backward", Item("2.2", "layers: fc_backward", 6, "test_layers")),'
     source = rubric_py.read_text()
     assert source.count(old) == 1
-    rubric_py.write_text(source.replace(old, old.replace(", 6,", ", 9,")))
+    notebook_row = '("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10,'
+    assert source.count(notebook_row) == 1
+    source = source.replace(old, old.replace(", 6,", ", 9,"))
+    rubric_py.write_text(source.replace(notebook_row, notebook_row.replace(", 10,", ", 12,")))
     _sync_in(root)
     student = (root / "STUDENT-README.md").read_text()
-    assert "| | 2.2 | layers: fc_backward | 9 |" in student
-    assert f"**{rubric.total_points() + 3:g}**" in student
-    assert f"**{rubric.total_points() + 3:g}**" in (root / "README.md").read_text()
+    assert "| | 2.2 | layers: fc_backward | 9 |" in student and "| | 5.2 | part1 exported model" in student
+    assert f"**{rubric.total_points() + 5:g}**" in student
+    assert f"**{rubric.total_points() + 5:g}**" in (root / "README.md").read_text()
+    assert "5.2: 12 points" in (root / "part1.ipynb").read_text()
+    assert "5.2: 10 points" in (paths.REPO / "part1.ipynb").read_text()
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -97,7 +97,6 @@ def _report_tex() -> str:
     return report.template_latex()
 
 
-NOTEBOOKS = ("part1.ipynb",)
 # (file relative to the repository, region name) -> renderer
 MD_REGIONS: Dict[Tuple[str, str], Callable[[], str]] = {
     ("README.md", "rubric table"): rubric.markdown_table,
@@ -112,7 +111,18 @@ INLINE: Dict[str, Callable[[], str]] = {
     "overfit target": overfit_target,
     "grading wall": grading_wall,
 }
-INLINE_FILES = ("README.md", "STUDENT-README.md", "docs/architecture.md", "part1.ipynb")
+
+
+def _points(item_id: str) -> Callable[[], str]:
+    def render() -> str:
+        item = rubric.ALL_ITEMS[item_id]
+        return f"{item.number}: {item.points:g} points"
+    return render
+
+
+# "points <rubric id>" -> "5.2: 10 points", for every rubric row
+INLINE.update({f"points {item_id}": _points(item_id) for item_id in rubric.ALL_ITEMS})
+INLINE_FILES = ("README.md", "STUDENT-README.md", "docs/architecture.md", "part1.ipynb", "part2.ipynb")
 # (file relative to the repository, assigned name) -> renderer of the whole line
 PY_LINES: Dict[Tuple[str, str], Callable[[], str]] = {
     ("check_submission.py", "PARTS"): _parts_line,
