@@ -228,3 +228,21 @@ def test_similarity_report_with_copydetect(graded_zips, tmp_path, monkeypatch):
     assert seen["ignore_leaf"] is True and seen["extensions"] == ["py"]
     assert [Path(d).name for d in seen["test_dirs"]] == ["bug", "perfect", "stub"]  # the corrupt zip has no code
     assert Path(seen["boilerplate_dirs"][0]).name == "starter"
+
+
+def test_summary_counts_feedback_only_rows_by_status():
+    """A 0-point row is "full marks" only when its checks passed (not because 0 >= 0); the most common failure
+    message is the first line of the failing rows' output."""
+    f1 = rubric.RUBRIC["f1"]
+    assert f1.points == 0
+
+    def results(status, output):
+        return {"score": 0.0, "tests": [{"number": f1.number, "score": 0.0, "max_score": 0.0, "status": status,
+                                         "output": output, "name": f1.name, "visibility": f1.visibility}]}
+    graded = {"a": results("passed", "f1: all checks passed"), "b": results("failed", "f1: not attempted\nmore"),
+              "c": results("failed", "f1: not attempted")}
+    summary = regrade.summary_markdown(graded, {"d": "not a zip"}, ["f1"])
+    line = next(l for l in summary.splitlines() if l.startswith(f"| {regrade.column('f1')} |"))
+    assert "| 1/3 |" in line and "f1: not attempted (2×)" in line
+    assert "b (-0.00)" in summary and "c (-0.00)" in summary
+    assert "- d: not a zip" in summary
