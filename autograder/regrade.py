@@ -299,6 +299,8 @@ def histogram(totals: Sequence[float], maximum: float, out_path: Path) -> Path:
     ax.hist(list(totals), bins=bins, range=(0, max(maximum, 1e-9)), color="#3b6ea8", edgecolor="white")
     ax.set_xlabel(f"total score (/{maximum:g})")
     ax.set_ylabel("students")
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Score distribution ({len(totals)} graded)")
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
