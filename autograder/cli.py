@@ -2,7 +2,7 @@
 
     python -m autograder build                                   # every kit and zip (autograder.build.kits.build_all)
     python -m autograder grade uniqname.zip [--out DIR] [--show-hidden]   # grade one zip locally, as Gradescope would
-    python -m autograder regrade DIR_OF_ZIPS --csv grades.csv [--jobs 2]  # a whole class, one CSV row per student
+    python -m autograder regrade DIR --csv grades.csv [--jobs 2]  # a class (autograder.regrade): CSV + feedback files
     python -m autograder run [--root /autograder]                # the Gradescope entry (called by run_autograder)
 
 ``grade`` and ``regrade`` lay each submission out like Gradescope (``<tmp>/submission``, ``<tmp>/results``) and run
@@ -12,17 +12,14 @@ grader failed (results.json then says so, with score 0); 2 for a usage error.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import csv
 import functools
-import multiprocessing
 import shutil
 import sys
 import tempfile
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 from autograder import paths
 
@@ -146,76 +143,6 @@ def format_table(results: dict, show_hidden: bool = False) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# regrade
-
-
-def _regrade_one(zip_path: str, modules: Optional[List[str]] = None) -> Tuple[str, Optional[dict], str]:
-    """Worker: (student, results or None, error text). Never raises."""
-    stem = Path(zip_path).stem
-    try:
-        return stem, grade_zip(Path(zip_path), modules=modules), ""
-    except Exception as exc:  # one student's failure must not abort the batch: report it in their row
-        traceback.print_exc(file=sys.__stderr__)
-        return stem, None, f"grading failed: {type(exc).__name__}: {exc}"
-
-
-def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[str]] = None) -> List[dict]:
-    """Grade every *.zip in ``folder`` (``jobs`` worker processes); write one CSV row per student. Returns the rows."""
-    from autograder.grading import rubric, runner
-    zips = sorted(folder.glob("*.zip"))
-    ids = list(rubric.RUBRIC) if modules is None else runner.items_of(runner.graded_module_names(modules))
-    numbers = sorted((rubric.RUBRIC[i].number for i in ids), key=runner.number_key)
-    rows: Dict[str, dict] = {}
-    # spawn: a fresh interpreter per worker (no state inherited from this process, e.g. imported student code paths)
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        futures = {pool.submit(_regrade_one, str(z), modules): z for z in zips}
-        for future in concurrent.futures.as_completed(futures):
-            stem = futures[future].stem
-            try:
-                stem, results, error = future.result()
-            except Exception as exc:  # the worker process itself died (e.g. killed): still one row for the student
-                results, error = None, f"grading failed: {type(exc).__name__}: {exc}"
-            row = {"student": stem}
-            scores = {t["number"]: t["score"] for t in results["tests"]} if results else {}
-            for num in numbers:
-                row[num] = scores.get(num, 0.0)
-            row["total"] = results["score"] if results else 0.0
-            if results and results.get("extra_data", {}).get("submission_error"):
-                error = results["extra_data"]["submission_error"]
-            elif results and _grader_failed(results):
-                error = "grader failed on this submission (see the log)"
-            row["note"] = error
-            rows[stem] = row
-            print(f"{stem}: {row['total']:g}" + (f"  ({error.splitlines()[0][:120]})" if error else ""), flush=True)
-    ordered = [rows[k] for k in sorted(rows)]
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(csv_path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student"] + numbers + ["total", "note"])
-        writer.writeheader()
-        writer.writerows(ordered)
-    print(summary_table(ordered, numbers))
-    return ordered
-
-
-def summary_table(rows: List[dict], numbers: Sequence[str]) -> str:
-    """Per test: mean, min, max and how many students got full marks."""
-    from autograder.grading import rubric
-    maxima = {item.number: item.points for item in rubric.RUBRIC.values()}
-    lines = [f"{'test':>6} {'max':>5} {'mean':>7} {'min':>6} {'max':>6} {'full':>5}   ({len(rows)} students)"]
-    for num in list(numbers) + ["total"]:
-        values = [float(r[num]) for r in rows]
-        top = maxima.get(num, sum(maxima.values()))
-        if not values:
-            lines.append(f"{num:>6} {top:>5g}       -      -      -     -")
-            continue
-        full = sum(1 for v in values if v >= top)
-        lines.append(f"{num:>6} {top:>5g} {sum(values) / len(values):>7.2f} {min(values):>6g} {max(values):>6g} "
-                     f"{full:>5d}")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------------------------------
 
 
 def _modules(text: Optional[str]) -> Optional[List[str]]:
@@ -231,11 +158,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p_grade.add_argument("--out", type=Path, default=Path("results"), help="folder for results.json (./results)")
     p_grade.add_argument("--show-hidden", action="store_true", help="also list hidden tests")
     p_grade.add_argument("--modules", help="only these graded test modules, comma-separated (e.g. test_layers)")
-    p_regrade = sub.add_parser("regrade", help="grade a folder of zips into a CSV")
+    p_regrade = sub.add_parser("regrade", help="grade a class (zips, student folders or Gradescope's export) into a "
+                                               "CSV, per-student feedback, a summary and a histogram")
     p_regrade.add_argument("folder", type=Path)
     p_regrade.add_argument("--csv", type=Path, required=True)
-    p_regrade.add_argument("--jobs", type=int, default=2)
+    p_regrade.add_argument("--jobs", type=int, default=2, help="worker processes (1: grade in this process)")
     p_regrade.add_argument("--modules", help="only these graded test modules, comma-separated")
+    p_regrade.add_argument("--similarity", action="store_true",
+                           help="also write a code-similarity report (needs copydetect; off by default)")
     p_run = sub.add_parser("run", help="the Gradescope entry point")
     p_run.add_argument("--root", type=Path, default=Path("/autograder"))
     args = parser.parse_args(argv)
@@ -253,10 +183,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"results written to {args.out / 'results.json'}")
         return EXIT_GRADER_FAILED if _grader_failed(results) else EXIT_OK
     if args.command == "regrade":
-        if not args.folder.is_dir():
-            print(f"error: {args.folder} is not a folder", file=sys.stderr)
+        from autograder import regrade
+        try:
+            regrade.regrade(args.folder, args.csv, args.jobs, _modules(args.modules), args.similarity)
+        except regrade.RegradeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        regrade(args.folder, args.csv, args.jobs, _modules(args.modules))
         return EXIT_OK
     if args.command == "run":
         results_path = args.root / "results" / "results.json"

@@ -26,8 +26,9 @@ DIST = REPO / "dist"
 # The student README is kept beside the instructors' README.md under this name and ships as README.md in every kit.
 STUDENT_README = "STUDENT-README.md"
 KIT_RENAMES = {STUDENT_README: "README.md"}
-# Kit entries every part needs (the parts' own entries are listed with the parts in autograder/grading/rubric.py).
-COMMON_KIT_ENTRIES = ("check_submission.py", "make_submission.py", STUDENT_README)
+# Kit entries every part needs (the parts' own entries are listed with the parts in autograder/grading/rubric.py);
+# report/ holds the written report's templates (generated from rubric.REPORT by autograder/build/report.py).
+COMMON_KIT_ENTRIES = ("check_submission.py", "make_submission.py", STUDENT_README, "report")
 
 
 def kit_entries(kit_dir: Optional[Path] = None) -> tuple:

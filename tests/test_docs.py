@@ -35,3 +35,199 @@ def test_readme_opens_with_the_two_commands_ci_runs():
     assert commands == ["make", "make test"]
     ci = (paths.REPO / ".ci" / "run").read_text()
     assert re.findall(r"^make.*$", ci, re.M) == commands
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# one rubric drives every text
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import zipfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from autograder.grading import rubric  # noqa: E402
+
+# What students and instructors read, beyond texts.files(): every kit text and the instructors' docs.
+READ_TEXTS = ("README.md", "STUDENT-README.md", "docs", "autograder/gradescope/README.md", "part1.ipynb",
+              "part2.ipynb", "backprop", "neuralnet", "check_submission.py", "make_submission.py")
+
+
+def _read_texts(root: Path) -> dict:
+    found = {}
+    for name in READ_TEXTS:
+        path = root / name
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in candidates:
+            if file.suffix not in (".md", ".py", ".ipynb", ".tex") or not file.is_file():
+                continue
+            text = file.read_text(encoding="utf-8")
+            if file.suffix == ".ipynb":  # what a student reads: the markdown cells and the code cells' comments
+                text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+            found[file.relative_to(root).as_posix()] = text
+    return found
+
+
+def _outside_generated(relative: str, text: str) -> str:
+    """The text with every generated part removed (regions, inline spans, generated lines)."""
+    text = re.sub(r"<!-- generated: (.*?) \(python -m autograder build\) -->\n.*?\n<!-- end generated: \1 -->", "",
+                  text, flags=re.S)
+    text = texts.INLINE_PATTERN.sub("", text)
+    for (path, prefix) in texts.PREFIX_LINES:
+        if path == relative:
+            text = re.sub(rf"^{re.escape(prefix)}.*$", "", text, flags=re.M)
+    return text
+
+
+def _rubric_numbers() -> list:
+    """(label, regex) for every number a text shows that rubric.py holds: thresholds, targets, the time limit."""
+    numbers = []
+    for item_id, threshold in rubric.THRESHOLDS.items():
+        for key in ("full", "partial"):
+            numbers.append((f"{item_id}.{key}", rf"(?<![\d.]){threshold[key]:g}(\.0)? ?(%|percent)"))
+    numbers.append(("OVERFIT_TRAIN_ACCURACY", rf"(?<![\d.]){rubric.OVERFIT_TRAIN_ACCURACY:g}(\.0)? ?(%|percent)"))
+    numbers.append(("GRADING_WALL_SECONDS", rf"(?<![\d.]){rubric.GRADING_WALL_SECONDS} ?(s\b|seconds)"))
+    return numbers
+
+
+def test_no_hand_typed_copy_of_a_rubric_number():
+    """Every threshold, target and limit of rubric.py that a text shows is generated: none is typed by hand."""
+    typed = []
+    for relative, text in _read_texts(paths.REPO).items():
+        rest = _outside_generated(relative, text)
+        for label, pattern in _rubric_numbers():
+            for match in re.finditer(pattern, rest):
+                line = rest[:match.start()].count("\n") + 1
+                typed.append(f"{relative}: {label} typed by hand near line {line}: {match.group(0)!r}")
+    assert typed == [], "\n".join(typed)
+
+
+def _copy_for_sync(tmp: Path) -> Path:
+    root = tmp / "repo"
+    shutil.copytree(paths.REPO / "autograder", root / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for relative in set(texts.files()) | set(_read_texts(paths.REPO)):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        if (paths.REPO / relative).exists():
+            shutil.copyfile(paths.REPO / relative, root / relative)
+    return root
+
+
+def _sync_in(root: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", "from autograder.build import texts; print(texts.sync())"],
+                          cwd=root, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(root),
+                                                                                      "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_changing_a_threshold_in_rubric_py_changes_every_text(tmp_path):
+    """Edit rubric.py in a throwaway copy, sync: every text that showed the old numbers shows the new ones."""
+    root = _copy_for_sync(tmp_path)
+    before = _read_texts(root)
+    rubric_py = root / "autograder" / "grading" / "rubric.py"
+    source = rubric_py.read_text()
+    changes = {'"checkpoint_accuracy": {"full": 40.0, "partial": 30.0}':
+               '"checkpoint_accuracy": {"full": 41.5, "partial": 33.5}',
+               '"part1_accuracy": {"full": 85.0, "partial": 70.0,': '"part1_accuracy": {"full": 87.5, "partial": 72.5,',
+               "OVERFIT_TRAIN_ACCURACY = 75.0": "OVERFIT_TRAIN_ACCURACY = 77.5",
+               "GRADING_WALL_SECONDS = 540": "GRADING_WALL_SECONDS = 543"}
+    old_values = (rubric.THRESHOLDS["checkpoint_accuracy"]["full"], rubric.THRESHOLDS["checkpoint_accuracy"]["partial"],
+                  rubric.THRESHOLDS["part1_accuracy"]["full"], rubric.THRESHOLDS["part1_accuracy"]["partial"],
+                  rubric.OVERFIT_TRAIN_ACCURACY, rubric.GRADING_WALL_SECONDS)
+    assert old_values == (40.0, 30.0, 85.0, 70.0, 75.0, 540), "update this test's edits to rubric.py's numbers"
+    for old, new in changes.items():
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    rubric_py.write_text(source)
+    _sync_in(root)
+    after = _read_texts(root)
+    pairs = [("40 %", "41.5 %"), ("30 %", "33.5 %"), ("85 %", "87.5 %"), ("70 %", "72.5 %"), ("75 %", "77.5 %"),
+             ("540 s", "543 s")]
+    shown = {old: [r for r, text in before.items() if old in text] for old, _ in pairs}
+    for old, new in pairs:
+        assert shown[old], f"no text shows {old}: the test no longer proves anything for it"
+        for relative in shown[old]:
+            assert old not in after[relative], f"{relative} still shows {old} after the change"
+            assert new in after[relative], f"{relative} does not show the new {new}"
+    # and the places a student reads it: the student README, the notebook, train.py
+    assert "87.5 %" in after["STUDENT-README.md"] and "87.5 %" in after["part1.ipynb"]
+    assert ">= 41.5 % validation" in after["neuralnet/train.py"] and "77.5 %" in after["neuralnet/train.py"]
+
+
+def test_points_per_task_follow_the_rubric(tmp_path):
+    root = _copy_for_sync(tmp_path)
+    rubric_py = root / "autograder" / "grading" / "rubric.py"
+    old = '("fc_backward", Item("2.2", "layers: fc_backward", 6, "test_layers")),'
+    source = rubric_py.read_text()
+    assert source.count(old) == 1
+    notebook_row = '("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10,'
+    assert source.count(notebook_row) == 1
+    source = source.replace(old, old.replace(", 6,", ", 9,"))
+    rubric_py.write_text(source.replace(notebook_row, notebook_row.replace(", 10,", ", 12,")))
+    _sync_in(root)
+    student = (root / "STUDENT-README.md").read_text()
+    assert "| | 2.2 | layers: fc_backward | 9 |" in student and "| | 5.2 | part1 exported model" in student
+    assert f"**{rubric.total_points() + 5:g}**" in student
+    assert f"**{rubric.total_points() + 5:g}**" in (root / "README.md").read_text()
+    assert "5.2: 12 points" in (root / "part1.ipynb").read_text()
+    assert "5.2: 10 points" in (paths.REPO / "part1.ipynb").read_text()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# "Adding a graded check", tried
+
+def _doc_steps() -> dict:
+    doc = (paths.REPO / "docs" / "adding-a-check.md").read_text()
+    return {m.group(1): m.group(2) for m in re.finditer(r"<!-- step: ([^>\n]*?) -->\n```\w*\n(.*?)```", doc, re.S)}
+
+
+def test_adding_a_check_walkthrough(tmp_path):
+    """Apply docs/adding-a-check.md's steps to a throwaway copy of the repository; the documented command grades the
+    new row: full marks for the reference, 0 for the starter."""
+    steps = _doc_steps()
+    assert set(steps) == {"rubric row", "harness procedure", "call", "method", "command"}
+    root = tmp_path / "repo"
+    shutil.copytree(paths.REPO, root, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "dist", ".cache", ".pytest_cache", "__pycache__", "data", "tests", "bench"))
+    rubric_py = root / "autograder" / "grading" / "rubric.py"
+    anchor = '    ("layers_edge_cases", Item('
+    text = rubric_py.read_text()
+    line_end = text.index("\n", text.index(anchor)) + 1
+    rubric_py.write_text(text[:line_end] + steps["rubric row"] + text[line_end:])
+    harness = root / "autograder" / "grading" / "harness" / "section1_procedures.py"
+    harness.write_text(harness.read_text() + "\n\n" + steps["harness procedure"])
+    module = root / "autograder" / "grading" / "graded_tests" / "test_layers.py"
+    text = module.read_text()
+    assert text.count("\n    return calls\n") == 1
+    text = text.replace("\n    return calls\n", "\n" + steps["call"] + "    return calls\n")
+    module.write_text(text.rstrip("\n") + "\n\n" + steps["method"])
+    _sync_in(root)
+    assert "`relu_fc_chain`" in (root / "README.md").read_text()  # the regenerated rubric table
+
+    command = steps["command"].strip().split()
+    assert command[:4] == [".venv/bin/python", "-m", "autograder", "grade"] and "--modules" in command
+    for name, tree in (("reference", root), ("starter", None)):
+        zip_path = tmp_path / f"{name}.zip"
+        with zipfile.ZipFile(zip_path, "w") as archive:
+            for relative in ("backprop/functions.py", "neuralnet/layers.py", "neuralnet/two_layer_net.py",
+                             "neuralnet/train.py"):
+                if tree is not None:
+                    archive.write(tree / relative, Path(relative).name)
+                else:
+                    archive.writestr(Path(relative).name, "")
+        out = tmp_path / f"out-{name}"
+        args = [sys.executable] + command[1:4] + [str(zip_path)] + command[5:]
+        args[args.index("--out") + 1] = str(out)
+        proc = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=300,
+                              env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        results = json.loads((out / "results.json").read_text())
+        row = next(t for t in results["tests"] if t["number"] == "2.8")
+        assert row["max_score"] == 2
+        if name == "reference":
+            assert row["score"] == 2, row["output"]
+            assert "relu_fc_chain: all checks passed" in row["output"]
+        else:
+            assert row["score"] == 0
+        assert "2.8" in proc.stdout

@@ -1,0 +1,438 @@
+"""Regrade a whole class: ``python -m autograder regrade INPUT --csv grades.csv``.
+
+INPUT is what an instructor has at hand:
+
+* a folder of zips (``alice.zip``, ...): one student per zip, named by the zip's name;
+* a folder of student folders (``alice/``, ...): one student per folder;
+* Gradescope's "Export submissions" (the unzipped export): ``submission_<n>/`` folders and a
+  ``submission_metadata.yml`` that names each folder's student(s); a ``submission_metadata.yml`` inside a folder
+  works too.
+
+Every submission is graded exactly as ``grade`` grades one zip (a folder is zipped first, links left out, so the
+same safe extraction applies). Next to the CSV, in ``<csv stem>-regrade/``:
+
+* ``students/<student>/results.json`` and ``students/<student>/feedback.txt`` (what the student sees, then the
+  hidden rows);
+* ``summary.md``: per rubric row the mean, median, how many got full marks (0-point rows: how many passed), the most
+  common failure message, and "who lost points where" (per row, the students below full marks);
+* ``histogram.png``: the distribution of total scores (matplotlib, Agg backend);
+* ``similarity.html`` with ``--similarity`` (copydetect, only if installed).
+
+The CSV has one row per student; its score columns are named ``<number> <rubric id> (/<max>)`` (``2.2 fc_backward
+(/6)``), scores rounded to two decimals. A submission that could not be graded (not a zip, unsafe, no code, the
+grader failed) has empty score cells, ``status`` ``ungradable`` and the reason: never a zero that looks like a grade.
+An input where no submission is found is an error (RegradeError; the command exits with status 2).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import multiprocessing
+import re
+import statistics
+import sys
+import tempfile
+import traceback
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+METADATA = "submission_metadata.yml"
+
+
+class RegradeError(Exception):
+    """The input cannot be regraded as a whole (nothing found, similarity tool missing, ...)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str  # the CSV's key: unique within the batch
+    path: Path  # a zip or a folder
+    name: str = ""  # the student's name(s) where the input says (Gradescope's metadata)
+    email: str = ""
+    sid: str = ""
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# finding the submissions
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return value
+
+
+def parse_metadata(text: str) -> Dict[str, List[Dict[str, str]]]:
+    """Gradescope's submission_metadata.yml -> {submission folder: [{name, email, sid}, ...]}.
+
+    A minimal, safe reader of the fields used (pyyaml is not a dependency of this kit): top-level keys
+    ``submission_<n>:`` open a block; ``:name:``, ``:email:`` and ``:sid:`` entries (with or without Ruby's leading
+    colon) inside its ``:submitters:`` list fill one submitter each; a ``-`` starts the next submitter. Everything
+    else is ignored. A metadata file inside one submission folder (no top-level key) is returned under "".
+    """
+    result: Dict[str, List[Dict[str, str]]] = {}
+    current = ""
+    in_submitters = False
+    submitters: List[Dict[str, str]] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#") or line.strip() == "---":
+            continue
+        top = re.match(r"^:?([A-Za-z0-9_.-]+):\s*$", line)
+        if top and not raw.startswith((" ", "-")):
+            if top.group(1) in ("submitters",):  # the file of a single submission
+                in_submitters = True
+                submitters = result.setdefault("", [])
+                continue
+            current = top.group(1)
+            submitters = result.setdefault(current, [])
+            in_submitters = False
+            continue
+        stripped = line.strip()
+        if re.match(r"^:?submitters:\s*$", stripped):
+            in_submitters = True
+            if not current:
+                submitters = result.setdefault("", [])
+            continue
+        field = re.match(r"^(-\s+)?:?(name|email|sid):\s*(.*)$", stripped)
+        if field and in_submitters:
+            if field.group(1) or not submitters or field.group(2) in submitters[-1]:
+                submitters.append({})
+            submitters[-1][field.group(2)] = _unquote(field.group(3))
+            continue
+        if stripped.startswith("-") and in_submitters and not field:
+            submitters.append({})
+            continue
+        indent = len(line) - len(line.lstrip())
+        if in_submitters and not stripped.startswith("-") and indent <= 2 and not field:
+            in_submitters = False  # the next key of the submission block (:created_at:, :score:, ...)
+    return {key: [s for s in value if s] for key, value in result.items()}
+
+
+def _safe_key(text: str) -> str:
+    key = re.sub(r"[^A-Za-z0-9_.@-]+", "_", text).strip("._") or "student"
+    return key[:80]
+
+
+def _from_metadata(folder: Path, submitters: List[Dict[str, str]]) -> Submission:
+    names = "; ".join(s.get("name", "") for s in submitters if s.get("name"))
+    emails = "; ".join(s.get("email", "") for s in submitters if s.get("email"))
+    sids = "; ".join(s.get("sid", "") for s in submitters if s.get("sid"))
+    first = submitters[0] if submitters else {}
+    key = first.get("email", "").split("@")[0] or first.get("sid", "") or first.get("name", "") or folder.name
+    return Submission(_safe_key(key), folder, names, emails, sids)
+
+
+def _visible(entries) -> List[Path]:
+    return sorted(p for p in entries if not p.name.startswith(".") and p.name != "__MACOSX" and not p.is_symlink())
+
+
+def find_submissions(folder: Path) -> List[Submission]:
+    """Every submission in ``folder`` (see the module docstring). Raises RegradeError when there is none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RegradeError(f"{folder} is not a folder")
+    entries = _visible(folder.iterdir())
+    exported = [p for p in entries if p.is_dir() and p.name.startswith("submission_")]
+    found: List[Submission] = []
+    if exported or (folder / METADATA).is_file():
+        metadata = parse_metadata((folder / METADATA).read_text(errors="replace")) if (folder / METADATA).is_file() \
+            else {}
+        for sub in exported:
+            submitters = metadata.get(sub.name)
+            if submitters is None and (sub / METADATA).is_file():
+                inner = parse_metadata((sub / METADATA).read_text(errors="replace"))
+                submitters = inner.get("") or next(iter(inner.values()), [])
+            found.append(_from_metadata(sub, submitters or []))
+    else:
+        for path in entries:
+            if path.is_file() and path.suffix.lower() == ".zip":
+                found.append(Submission(_safe_key(path.stem), path))
+            elif path.is_dir():
+                found.append(Submission(_safe_key(path.name), path))
+    if not found:
+        raise RegradeError(f"no submission found in {folder}: expected zips, student folders or Gradescope's export "
+                           f"(submission_*/ folders with {METADATA})")
+    # unique keys: a second "asmith" becomes "asmith-2"
+    seen: Counter = Counter()
+    unique = []
+    for sub in sorted(found, key=lambda s: (s.student, str(s.path))):
+        seen[sub.student] += 1
+        key = sub.student if seen[sub.student] == 1 else f"{sub.student}-{seen[sub.student]}"
+        unique.append(Submission(key, sub.path, sub.name, sub.email, sub.sid))
+    return unique
+
+
+def _zip_folder(folder: Path, zip_path: Path) -> Path:
+    """Zip a student folder (regular files only; links and the metadata file left out) for grade_zip."""
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_symlink() or not path.is_file() or path.name == METADATA:
+                continue
+            if any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(folder).parts):
+                continue
+            archive.write(path, path.relative_to(folder).as_posix())
+    return zip_path
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# grading
+
+
+def _grade_one(path: str, modules: Optional[List[str]]) -> Tuple[Optional[dict], str]:
+    """Worker: (results or None, error text). Never raises."""
+    from autograder import cli
+    try:
+        source = Path(path)
+        if source.is_dir():
+            with tempfile.TemporaryDirectory(prefix="dlkit-regrade-") as tmp:
+                return cli.grade_zip(_zip_folder(source, Path(tmp) / "submission.zip"), modules=modules), ""
+        return cli.grade_zip(source, modules=modules), ""
+    except Exception as exc:  # one student's failure must not abort the batch: report it in their row
+        traceback.print_exc(file=sys.__stderr__)
+        return None, f"grading failed: {type(exc).__name__}: {exc}"
+
+
+def ungradable_reason(results: Optional[dict], error: str) -> str:
+    """Why this submission has no grade ("" when it was graded)."""
+    if results is None:
+        return error or "grading failed"
+    extra = results.get("extra_data") or {}
+    if extra.get("submission_error"):
+        return "submission could not be read: " + extra["submission_error"]
+    if extra.get("grader_failed"):
+        return "the grader failed on this submission (see the log): " + (results.get("output") or "").strip()
+    return ""
+
+
+def feedback_text(results: dict) -> str:
+    """What the student sees (the visible rows, in full), then the hidden rows for the instructor."""
+    lines = [(results.get("output") or "").strip(), ""]
+    tests = results.get("tests", [])
+    visible = [t for t in tests if t.get("visibility", "visible") == "visible"]
+    hidden = [t for t in tests if t.get("visibility", "visible") != "visible"]
+    for title, rows in (("What the student sees", visible), ("Hidden rows (the student does not see these now)",
+                                                                  hidden)):
+        if not rows:
+            continue
+        lines += [f"== {title} ==", ""]
+        for test in rows:
+            mark = "" if test.get("visibility", "visible") == "visible" else f" [{test['visibility']}]"
+            lines.append(f"{test['number']} {test['name']}: {test['score']:g} / {test['max_score']:g} "
+                         f"({test.get('status', '')}){mark}")
+            for out in (test.get("output") or "").strip().splitlines():
+                lines.append("    " + out)
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def column(item_id: str) -> str:
+    from autograder.grading import rubric
+    item = rubric.RUBRIC[item_id]
+    return f"{item.number} {item_id} (/{item.points:g})"
+
+
+def _first_line(text: str) -> str:
+    first = (text or "").strip().splitlines()
+    return first[0][:160] if first else "(no message)"
+
+
+def _full(test: dict) -> bool:
+    if float(test["max_score"]) == 0:
+        return test.get("status") == "passed"
+    return float(test["score"]) >= float(test["max_score"]) - 1e-9
+
+
+def summary_markdown(graded: Dict[str, dict], ungradable: Dict[str, str], ids: Sequence[str]) -> str:
+    """The per-row summary and "who lost points where" (graded students only; ungradable ones listed apart)."""
+    from autograder.grading import rubric
+    n = len(graded)
+    lines = [f"# Regrade summary", "", f"{n} graded, {len(ungradable)} ungradable.", ""]
+    totals = [float(r["score"]) for r in graded.values()]
+    if totals:
+        lines += [f"Total (/{sum(rubric.RUBRIC[i].points for i in ids):g}): mean {statistics.mean(totals):.2f}, "
+                  f"median {statistics.median(totals):.2f}, min {min(totals):.2f}, max {max(totals):.2f}.", ""]
+    lines += ["## Per rubric row", "",
+              "Full marks: score = max; for a 0-point (feedback only) row, the checks passed.", "",
+              "| row | max | mean | median | full marks | most common failure message |", "|---|---|---|---|---|---|"]
+    lost: Dict[str, List[Tuple[str, float]]] = {}
+    for item_id in ids:
+        item = rubric.RUBRIC[item_id]
+        rows = {s: next((t for t in r["tests"] if t["number"] == item.number), None) for s, r in graded.items()}
+        rows = {s: t for s, t in rows.items() if t is not None}
+        scores = [float(t["score"]) for t in rows.values()]
+        failures = Counter(_first_line(t.get("output", "")) for t in rows.values() if not _full(t))
+        common = failures.most_common(1)
+        message = f"{common[0][0]} ({common[0][1]}×)" if common else ""
+        full = sum(1 for t in rows.values() if _full(t))
+        if scores:
+            lines.append(f"| {column(item_id)} | {item.points:g} | {statistics.mean(scores):.2f} | "
+                         f"{statistics.median(scores):.2f} | {full}/{len(rows)} | {message.replace('|', '/')} |")
+        else:
+            lines.append(f"| {column(item_id)} | {item.points:g} | - | - | 0/0 | |")
+        lost[item_id] = sorted(((s, float(t["max_score"]) - float(t["score"])) for s, t in rows.items()
+                                if not _full(t)), key=lambda kv: (-kv[1], kv[0]))
+    lines += ["", "## Who lost points where", "",
+              "Rows sorted by the points the class lost there; each student with the points lost (0 for a failed "
+              "feedback-only row).", "", "| row | points lost (class) | students below full marks |", "|---|---|---|"]
+    order = sorted(ids, key=lambda i: -sum(p for _, p in lost[i]))
+    for item_id in order:
+        if lost[item_id]:
+            who = ", ".join(f"{s} (-{p:.2f})" for s, p in lost[item_id])
+            lines.append(f"| {column(item_id)} | {sum(p for _, p in lost[item_id]):.2f} | {who} |")
+    if ungradable:
+        lines += ["", "## Ungradable submissions", ""]
+        lines += [f"- {s}: {_first_line(reason)}" for s, reason in sorted(ungradable.items())]
+    return "\n".join(lines) + "\n"
+
+
+def histogram(totals: Sequence[float], maximum: float, out_path: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = max(5, min(20, int(maximum) if maximum >= 1 else 5))
+    ax.hist(list(totals), bins=bins, range=(0, max(maximum, 1e-9)), color="#3b6ea8", edgecolor="white")
+    ax.set_xlabel(f"total score (/{maximum:g})")
+    ax.set_ylabel("students")
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"Score distribution ({len(totals)} graded)")
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return out_path
+
+
+def similarity_available() -> bool:
+    try:
+        import copydetect  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def similarity_report(submissions: Sequence[Submission], out_path: Path) -> Path:
+    """copydetect's HTML report over the students' code, the student kit's starter code as boilerplate."""
+    if not similarity_available():
+        raise RegradeError("--similarity needs the copydetect package, which is not installed here "
+                           "(pip install copydetect); nothing was graded")
+    import copydetect
+    from autograder.build import kits
+    with tempfile.TemporaryDirectory(prefix="dlkit-similar-") as tmp:
+        base = Path(tmp)
+        starter = base / "starter"
+        kits.build_student(starter)
+        dirs = []
+        for sub in submissions:
+            target = base / "students" / sub.student
+            target.mkdir(parents=True)
+            if sub.path.is_dir():
+                _zip_folder(sub.path, base / f"{sub.student}.zip")
+                source = base / f"{sub.student}.zip"
+            else:
+                source = sub.path
+            try:
+                with zipfile.ZipFile(source) as archive:
+                    for info in archive.infolist():
+                        name = Path(info.filename).name
+                        if name.endswith(".py") and not info.is_dir() and info.file_size < 1_000_000:
+                            (target / name).write_bytes(archive.read(info))
+            except (zipfile.BadZipFile, OSError):
+                continue
+            dirs.append(str(target))
+        # ignore_leaf: a student's files are not compared with each other, only across students
+        detector = copydetect.CopyDetector(test_dirs=dirs, boilerplate_dirs=[str(starter)], extensions=["py"],
+                                           display_t=0.5, ignore_leaf=True, autoopen=False, silent=True,
+                                           out_file=str(out_path))
+        detector.run()
+        detector.generate_html_report()
+    return out_path
+
+
+def _fmt(value: float) -> str:
+    return f"{round(float(value), 2):.2f}"
+
+
+def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[str]] = None,
+            similarity: bool = False) -> List[dict]:
+    """Grade every submission in ``folder`` and write the CSV and the files beside it. Returns the CSV rows."""
+    from autograder.grading import rubric, runner
+    submissions = find_submissions(folder)
+    if similarity and not similarity_available():
+        raise RegradeError("--similarity needs the copydetect package, which is not installed here "
+                           "(pip install copydetect); nothing was graded")
+    ids = list(rubric.RUBRIC) if modules is None else runner.items_of(runner.graded_module_names(modules))
+    ids = sorted(ids, key=lambda i: runner.number_key(rubric.RUBRIC[i].number))
+    maximum = sum(rubric.RUBRIC[i].points for i in ids)
+    csv_path = Path(csv_path)
+    out_dir = csv_path.parent / f"{csv_path.stem}-regrade"
+    (out_dir / "students").mkdir(parents=True, exist_ok=True)
+
+    outcomes: Dict[str, Tuple[Optional[dict], str]] = {}
+    if jobs <= 1:
+        for sub in submissions:
+            outcomes[sub.student] = _grade_one(str(sub.path), modules)
+            print(f"{sub.student}: done", flush=True)
+    else:
+        # spawn: a fresh interpreter per worker (no state inherited from this process)
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(_grade_one, str(sub.path), modules): sub for sub in submissions}
+            for future in concurrent.futures.as_completed(futures):
+                sub = futures[future]
+                try:
+                    outcomes[sub.student] = future.result()
+                except Exception as exc:  # the worker process itself died: still one row for the student
+                    outcomes[sub.student] = (None, f"grading failed: {type(exc).__name__}: {exc}")
+                print(f"{sub.student}: done", flush=True)
+
+    columns = [column(i) for i in ids]
+    total_col = f"total (/{maximum:g})"
+    rows, graded, ungradable = [], {}, {}
+    for sub in submissions:
+        results, error = outcomes[sub.student]
+        reason = ungradable_reason(results, error)
+        folder_out = out_dir / "students" / sub.student
+        folder_out.mkdir(parents=True, exist_ok=True)
+        if results is not None:
+            runner.write_results(results, folder_out / "results.json")
+            (folder_out / "feedback.txt").write_text(
+                (f"NOT GRADED: {reason}\n\n" if reason else "") + feedback_text(results), encoding="utf-8")
+        else:
+            (folder_out / "feedback.txt").write_text(f"NOT GRADED: {reason}\n", encoding="utf-8")
+        row = {"student": sub.student, "name": sub.name, "email": sub.email, "sid": sub.sid,
+               "source": sub.path.name}
+        if reason:
+            ungradable[sub.student] = reason
+            row.update({c: "" for c in columns})
+            row.update({total_col: "", "status": "ungradable", "reason": reason.splitlines()[0][:300]})
+        else:
+            graded[sub.student] = results
+            scores = {t["number"]: t["score"] for t in results["tests"]}
+            for item_id, col in zip(ids, columns):
+                number = rubric.RUBRIC[item_id].number
+                row[col] = _fmt(scores[number]) if number in scores else ""
+            row.update({total_col: _fmt(results["score"]), "status": "graded", "reason": ""})
+        rows.append(row)
+        print(f"{sub.student}: " + (f"UNGRADABLE ({reason.splitlines()[0][:120]})" if reason
+                                    else f"{row[total_col]} / {maximum:g}"), flush=True)
+
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["student", "name", "email", "sid", "source"] + columns
+                                + [total_col, "status", "reason"])
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summary_markdown(graded, ungradable, ids)
+    (out_dir / "summary.md").write_text(summary, encoding="utf-8")
+    histogram([float(r["score"]) for r in graded.values()], maximum, out_dir / "histogram.png")
+    if similarity:
+        similarity_report(submissions, out_dir / "similarity.html")
+    print(summary)
+    print(f"CSV: {csv_path}\nper student, summary and histogram: {out_dir}")
+    return rows
