@@ -17,8 +17,7 @@ Checks (the grader's tolerances):
 One line per function and check, then a summary: f3 is required (it earns the points), f1, f2 and f4 are optional
 (feedback only): an optional function left as its stub is reported as not attempted and does not fail the run. The
 exit status is 0 when every required function checked passes and no optional function you attempted fails.
-``--action save-outputs`` writes a new data file from your functions (instructors use it through
-autograder/build/backprop_data.py; you do not need it).
+``--action save-outputs`` writes a new data file from your functions (you do not need it).
 """
 from __future__ import annotations
 
