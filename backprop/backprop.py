@@ -9,7 +9,8 @@ Run from this folder:
 Checks (the grader's tolerances):
 * outputs: each function's output on the 100 saved inputs of backprop-data.pkl must match the saved output within a
   relative error of 1e-10 (f1) or 1e-8 (the others);
-* gradients: on random inputs in [0, 1) (``--seed``), every analytic gradient (dL/dx1, ..., named by its argument)
+* gradients: on random inputs (``--seed``) in the grader's ranges (f1 [-2, 2), f2 [-1.5, 1.5), f3 [-3, 3),
+  f4 [0.5, 1.5)), every analytic gradient (dL/dx1, ..., named by its argument)
   must match the central difference (f(x + h) - f(x - h)) / (2h), h = 1e-4, within 1e-8; f4's gradients, of a
   graph of your own, within a relative error of 1e-5 with h = 1e-5. An f4 that takes no arguments (the stub) is
   skipped. A failing check shows the worst entry: the inputs, the expected and the returned value.
@@ -50,6 +51,9 @@ CHECKS: Dict[str, Tuple[str, Tuple[str, ...], float]] = {
 GRAD_TOLERANCE = 1e-8
 F4_STEP = 1e-5
 F4_TOLERANCE = 1e-5
+# The ranges the grader draws its inputs from, used for the random inputs of the gradient check.
+GRAD_RANGES: Dict[str, Tuple[float, float]] = {"f1": (-2.0, 2.0), "f2": (-1.5, 1.5), "f3 (y=1)": (-3.0, 3.0),
+                                               "f3 (y=2)": (-3.0, 3.0), "f4": (0.5, 1.5)}
 # The output's name in the gradients' labels (dy/dx for f2, dL/d... for the others).
 OUTPUT_NAME = {"f2": "y"}
 REQUIRED = ("f3 (y=1)", "f3 (y=2)")  # f3 earns the points; f1, f2 and f4 are optional (feedback only)
@@ -157,14 +161,15 @@ def check_outputs(func: Callable, inputs: Sequence[tuple], outputs: Sequence[flo
 
 def check_grads(func: Callable, arg_names: Sequence[str], tol: float, rng: random.Random,
                 trials: int = NUM_GRAD_TRIALS, output: str = "L", h: float = H,
-                relative: bool = False) -> Tuple[bool, str]:
+                relative: bool = False, low: float = 0.0, high: float = 1.0) -> Tuple[bool, str]:
     """Compare the returned gradients with central differences at random inputs. Returns (passed, description).
 
-    The error is |analytic - numeric| (``relative``: the grader's relative error, used for f4)."""
+    The inputs are uniform in [low, high); the error is |analytic - numeric| (``relative``: the grader's relative
+    error, used for f4)."""
     nargs = len(arg_names)
     worst, worst_x, worst_i, worst_a, worst_n = 0.0, None, 0, 0.0, 0.0
     for _ in range(trials):
-        x = [rng.random() for _ in range(nargs)]
+        x = [rng.uniform(low, high) for _ in range(nargs)]
         analytic = _grads_of(func(*x), nargs)
         numeric = numeric_grads(func, x, h)
         for i, (a, n) in enumerate(zip(analytic, numeric)):
@@ -213,12 +218,13 @@ def run_checks(functions, names: Sequence[str], action: str, data: Optional[dict
         if action in ("check-both", "check-grads"):
             # One generator per function, so checking one function alone sees the same inputs as checking all.
             rng = random.Random(f"{seed}/{name}")
+            low, high = GRAD_RANGES[name]
             if name == "f4":
                 steps.append(("gradients", lambda: check_grads(func, arg_names, tol, rng, output=output, h=F4_STEP,
-                                                               relative=True)))
+                                                               relative=True, low=low, high=high)))
             else:
                 steps.append(("gradients", lambda: check_grads(func, arg_names, GRAD_TOLERANCE, rng,
-                                                               output=output)))
+                                                               output=output, low=low, high=high)))
         for what, step in steps:
             try:
                 passed, detail = step()

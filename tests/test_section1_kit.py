@@ -512,6 +512,15 @@ def test_local_tolerances_are_the_graders():
     assert {key.split()[0]: names for key, (_, names, _) in driver.CHECKS.items()} == graded_backprop.ARG_NAMES
     assert driver.GRAD_TOLERANCE == graded_backprop.TOL_GRAD
     assert (driver.F4_STEP, driver.F4_TOLERANCE) == (graded_backprop.F4_STEP, graded_backprop.F4_TOL)
+    # the gradient check draws its inputs from the grader's ranges (written inline in the grader's _inputs)
+    import inspect
+    source = inspect.getsource(graded_backprop._inputs)
+    for key, (low, high) in driver.GRAD_RANGES.items():
+        if key == "f4":
+            assert f"rng.uniform({low}, {high}, size=16)" in source, source
+        else:
+            nargs = len(driver.CHECKS[key][1])
+            assert f'"{key}": [floats({nargs}, {low}, {high})' in source, (key, source)
     for script in ("gradcheck_layers.py", "gradcheck_classifier.py"):
         assert assigned_constant(paths.KIT / "neuralnet" / script, "GRADER_TOLERANCE") == feedback.TOL_EXACT
     assert assigned_constant(paths.KIT / "neuralnet" / "gradcheck_classifier.py",
