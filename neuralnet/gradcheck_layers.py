@@ -6,7 +6,8 @@ entry, |expected - got| / (|expected| + |got|), must be at most 1e-7 (entries ti
 judged against 1e-4 times its largest entry); a failing line shows the worst entry (index, expected, got). Each
 gradient line also prints the overall relative difference ||analytic - numeric|| / (||analytic|| + ||numeric||):
 a correct float64 layer gives less than 1e-9, and a note says so when a passing gradient is above it. l2_loss is
-given code (not graded) and is not checked. The exit status is 0 only when every check passes.
+given code (not graded) and is not checked. Last, the edge cases the grader also checks: one example (N = 1) and
+one output unit. The exit status is 0 only when every check passes.
 """
 import math
 import sys
@@ -153,6 +154,44 @@ def check_l2_regularization(report, rng):
                 numeric_gradient(lambda: layers.l2_regularization(w, 0.7)[0], w, H, True))
 
 
+def check_edge_cases(report, rng):
+    """The shapes students' code often gets wrong: one example (N = 1) and one output unit. Each layer's cases are
+    skipped (one 'not checked' line) while that layer is a stub."""
+    def fc_cases():
+        for what, (n, d_in, d_out) in (("N = 1", (1, 4, 3)), ("one output unit", (5, 4, 1))):
+            x, w, b = rng.standard_normal((n, d_in)), rng.standard_normal((d_in, d_out)), rng.standard_normal(d_out)
+            dout = rng.standard_normal((n, d_out))
+            out, _ = layers.fc_forward(x, w, b)
+            report.value(f"fc_forward ({what}) out", out, x @ w + b)
+            grads = layers.fc_backward(dout, (x, w, b))
+            for name, value, analytic in zip(("grad_x", "grad_w", "grad_b"), (x, w, b), grads):
+                report.diff(f"fc_backward ({what}) {name}", analytic,
+                            numeric_backward(lambda: layers.fc_forward(x, w, b)[0], value, dout, H, True))
+
+    def relu_cases():
+        x = rng.standard_normal((1, 1))
+        x += np.where(x >= 0, 0.05, -0.05)  # away from the kink at 0
+        dout = rng.standard_normal((1, 1))
+        out, _ = layers.relu_forward(x)
+        report.value("relu_forward (N = 1) out", out, np.maximum(x, 0))
+        report.diff("relu_backward (N = 1) grad_x", layers.relu_backward(dout, x),
+                    numeric_backward(lambda: layers.relu_forward(x)[0], x, dout, H, True))
+
+    def softmax_cases():
+        x, y = rng.standard_normal((1, 4)), np.array([2])
+        loss, grad_x = layers.softmax_loss(x, y)
+        report.value("softmax_loss (N = 1) loss", loss, -(x[0, 2] - math.log(np.exp(x[0]).sum())))
+        report.diff("softmax_loss (N = 1) grad_x", grad_x,
+                    numeric_gradient(lambda: layers.softmax_loss(x, y)[0], x, H, True))
+
+    for layer, cases in (("fc", fc_cases), ("relu", relu_cases), ("softmax_loss", softmax_cases)):
+        try:
+            cases()
+        except NotImplementedError as exc:
+            report.ok = False
+            print(f"edge cases ({layer}): not checked ({exc})")
+
+
 def main():
     rng = np.random.default_rng(0)
     report = Report()
@@ -162,6 +201,7 @@ def main():
     run_item(report, "relu_backward", lambda: check_relu_backward(report, rng))
     run_item(report, "softmax_loss", lambda: check_softmax_loss(report, rng))
     run_item(report, "l2_regularization", lambda: check_l2_regularization(report, rng))
+    run_item(report, "edge cases", lambda: check_edge_cases(report, rng))
     print(f"overall: {'PASS' if report.ok else 'FAIL'}")
     return 0 if report.ok else 1
 

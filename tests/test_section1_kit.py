@@ -603,3 +603,15 @@ def test_overfit_from_a_float64_two_layer_net_reaches_75_percent(cifar10_dir, tm
     assert result.returncode == 0, result.stdout
     match = re.search(r"final: train accuracy ([0-9.]+)%", result.stdout)
     assert match and float(match.group(1)) >= 75.0, result.stdout
+
+
+def test_gradcheck_layers_checks_the_graders_edge_cases(tmp_path):
+    """A bug that shows only for one example or one output unit (graded in 2.7) fails locally too, on those lines."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/layers.py", "    grad_b = grad_out.sum(axis=0)\n",
+           "    grad_b = grad_out.squeeze().sum(axis=0)\n")
+    result = run_script(kit, "neuralnet/gradcheck_layers.py")
+    out = result.stdout
+    assert result.returncode == 1 and "Traceback" not in out, out
+    failing = [line.split(":")[0] for line in out.splitlines() if "FAIL" in line and not line.startswith("overall")]
+    assert failing == ["fc_backward (N = 1) grad_b", "fc_backward (one output unit) grad_b"], out
