@@ -1,8 +1,8 @@
 """Check the classifiers and training_step against numeric gradients, in float64 (run from this folder).
 
 Items: TwoLayerNet.__init__ (shapes and initial statistics), LinearClassifier (given code, built on your fc_forward
-and fc_backward) and TwoLayerNet (forward and backward: every parameter's gradient of sum(scores * G) for a random
-upstream gradient G), training_step (its loss against the layers' softmax_loss + l2_regularization of the weight
+and fc_backward) and TwoLayerNet (forward: the scores against FC -> ReLU -> FC; backward: every parameter's gradient
+of sum(scores * G) for a random upstream gradient G), training_step (its loss against the layers' softmax_loss + l2_regularization of the weight
 matrices, and every gradient against central differences). The verdicts use the grader's measure and tolerance: the
 largest relative error of one entry must be at most 1e-7; a failing line shows the worst entry (index, expected,
 got). Each gradient line also prints the overall relative difference, below 1e-10 for a correct model (a note says
@@ -104,6 +104,8 @@ def check_model(report, model_cls, rng):
     if np.shape(scores) != (NUM_INPUTS, NUM_CLASSES):
         report.line(f"{name}.forward: scores shape {np.shape(scores)}, expected {(NUM_INPUTS, NUM_CLASSES)}", False)
         return
+    if model_cls is TwoLayerNet:
+        check_two_layer_scores(report, params, X, scores)
     grads = model.backward(G.copy(), cache)
     if not isinstance(grads, dict):
         report.line(f"{name}.backward: returned a {type(grads).__name__}, expected a dict", False)
@@ -111,6 +113,26 @@ def check_model(report, model_cls, rng):
     for key, value in params.items():
         numeric = numeric_gradient(lambda: np.sum(model.forward(X)[0] * G), value, H, fourth_order=True)
         report.diff(f"{name} grad {key}", grads.get(key), numeric)
+
+
+def check_two_layer_scores(report, params, X, scores):
+    """The scores against FC -> ReLU -> FC computed here, the parameters found by their shapes (as the grader does):
+    a forward and a backward that agree with each other can still be the wrong network."""
+    by_shape = {tuple(np.shape(v)): np.asarray(v, dtype=np.float64) for v in params.values()}
+    shapes = {"W1": (INPUT_DIM, HIDDEN_DIM), "b1": (HIDDEN_DIM,), "W2": (HIDDEN_DIM, NUM_CLASSES),
+              "b2": (NUM_CLASSES,)}
+    if sorted(by_shape) != sorted(shapes.values()) or len(params) != 4:
+        report.line(f"TwoLayerNet.forward: parameters of shapes {sorted(tuple(np.shape(v)) for v in params.values())}, "
+                    f"expected {sorted(shapes.values())}", False)
+        return
+    W1, b1, W2, b2 = (by_shape[shapes[k]] for k in ("W1", "b1", "W2", "b2"))
+    expected = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+    err, index = max_relative_error(expected, scores)
+    text = (f"TwoLayerNet.forward scores vs FC -> ReLU -> FC: max relative error {err:.1e} "
+            f"(tolerance {GRADER_TOLERANCE:g})")
+    if err > GRADER_TOLERANCE:
+        text += f"; worst {worst_entry_text(expected, scores, index)}"
+    report.line(text, err <= GRADER_TOLERANCE)
 
 
 def dependency(exc, item):

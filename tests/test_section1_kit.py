@@ -615,3 +615,17 @@ def test_gradcheck_layers_checks_the_graders_edge_cases(tmp_path):
     assert result.returncode == 1 and "Traceback" not in out, out
     failing = [line.split(":")[0] for line in out.splitlines() if "FAIL" in line and not line.startswith("overall")]
     assert failing == ["fc_backward (N = 1) grad_b", "fc_backward (one output unit) grad_b"], out
+
+
+def test_gradcheck_classifier_catches_a_consistent_wrong_network(tmp_path):
+    """No ReLU in forward nor backward: the gradients agree with the forward, but the grader takes 3.2 and 3.3; the
+    local forward check against FC -> ReLU -> FC fails with the worst entry."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/two_layer_net.py", "activation, relu_cache = relu_forward(hidden)",
+           "activation, relu_cache = hidden, None")
+    mutate(kit, "neuralnet/two_layer_net.py", "grad_hidden = relu_backward(grad_act, relu_cache)",
+           "grad_hidden = grad_act")
+    out = run_script(kit, "neuralnet/gradcheck_classifier.py").stdout
+    assert re.search(r"^TwoLayerNet.forward scores vs FC -> ReLU -> FC: max relative error \S+ \(tolerance 1e-07\); "
+                     r"worst at \[\d+, \d+\]: expected \S+, got \S+ FAIL$", out, re.MULTILINE), out
+    assert re.search(r"^TwoLayerNet grad W1: .* PASS$", out, re.MULTILINE), out
