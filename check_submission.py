@@ -37,7 +37,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-# The parts of the homework this kit has (the course staff choose them; `python -m autograder build` writes this line).
+# The parts of the homework this kit has (the course staff choose them when they build the kit).
 PARTS = ('section1', 'section2')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
@@ -409,6 +409,14 @@ def check_folder(folder: str | os.PathLike, uniqname: str | None = None) -> list
         elif folder.name != uniqname:
             problems.append(f"The folder is named {folder.name!r} but your uniqname is {uniqname!r}; rename it.")
 
+    return problems + check_files(folder)
+
+
+def check_files(folder: str | os.PathLike) -> list[str]:
+    """Problems with the files of a submission folder (check_folder without the name checks): every required file
+    present directly in the folder, not empty, notebooks run without errors, nothing odd besides."""
+    folder = Path(folder)
+    problems: list[str] = []
     found_elsewhere = _files_below(folder)
     for name in REQUIRED_FILES:
         path = folder / name
@@ -515,8 +523,16 @@ def check_zip(
     try:
         try:
             root = safe_extract(zip_path, workdir / "root")
+        except SubmissionError as exc:
+            return [str(exc)]
+        try:
             folder = find_submission_folder(root)
         except SubmissionError as exc:
+            # Files at the top of the zip, no folder: say so, and still check those files, so that one run lists
+            # every problem.
+            entries = [p for p in root.iterdir() if p.name != "__MACOSX" and not p.name.startswith(".")]
+            if entries and not any(p.is_dir() and not p.is_symlink() for p in entries):
+                return [str(exc)] + check_files(root)
             return [str(exc)]
         problems = []
         if uniqname is None and match_zip_name:

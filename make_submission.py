@@ -6,8 +6,10 @@ Usage (from the kit folder, the one holding this file):
 
 It collects the files to hand in from their places in the kit (backprop/functions.py, neuralnet/layers.py,
 neuralnet/train.py, neuralnet/two_layer_net.py, neuralnet/checkpoint.pkl, part1.ipynb, part2.ipynb,
-part1_model.pt), refuses with the list of what is missing and how to produce it, writes UNIQNAME.zip holding one
-folder UNIQNAME/ with those files, and finally runs check_submission.py's checks on the zip.
+part1_model.pt). When something is wrong it lists every problem it finds in one pass (files missing, with how to
+produce each, notebooks not run or ending in an error, empty files, a uniqname that is not one) and exits with
+status 1; otherwise it writes UNIQNAME.zip holding one folder UNIQNAME/ with those files and runs
+check_submission.py's checks on the zip.
 """
 from __future__ import annotations
 
@@ -33,6 +35,22 @@ def missing_files(kit_root: Path) -> list[str]:
         relative, hint = check_submission.KIT_SOURCES[name]
         if not (kit_root / relative).is_file():
             lines.append(f"{relative} is missing: {hint}.")
+    return lines
+
+
+def file_problems(kit_root: Path) -> list[str]:
+    """One line per problem with a required file that is there: empty, or a notebook not run or ending in an error
+    (check_submission.py's notebook checks, run on the kit's files before they are zipped)."""
+    lines = []
+    for name in check_submission.REQUIRED_FILES:
+        relative = check_submission.KIT_SOURCES[name][0]
+        path = kit_root / relative
+        if not path.is_file():
+            continue  # reported by missing_files
+        if path.stat().st_size == 0:
+            lines.append(f"{relative} is empty.")
+        elif name in check_submission.NOTEBOOKS:
+            lines.extend(check_submission.check_notebook(path))
     return lines
 
 
@@ -66,20 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     kit_root = args.kit_root.resolve()
     out = (args.out if args.out is not None else kit_root / f"{uniqname}.zip").resolve()
 
+    problems = []
     if not check_submission.UNIQNAME_PATTERN.match(uniqname):
-        print(
-            f"{uniqname!r} is not a uniqname: use your uniqname in lowercase "
-            "(letters, digits, '_' or '-', starting with a letter).",
-            file=sys.stderr,
-        )
-        return 1
-
-    missing = missing_files(kit_root)
-    if missing:
-        print(f"Cannot make the submission: {len(missing)} file{'s' if len(missing) != 1 else ''} missing "
+        problems.append(f"{uniqname!r} is not a uniqname: use your uniqname in lowercase "
+                        "(letters, digits, '_' or '-', starting with a letter).")
+    problems += missing_files(kit_root)
+    problems += file_problems(kit_root)
+    if problems:
+        print(f"Cannot make the submission: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
               f"in {kit_root}:", file=sys.stderr)
-        for line in missing:
+        for line in problems:
             print(f"  - {line}", file=sys.stderr)
+        print(f"Fix {'them' if len(problems) != 1 else 'it'} and run make_submission.py again.", file=sys.stderr)
         return 1
 
     write_zip(kit_root, uniqname, out)

@@ -65,3 +65,29 @@ def check_accuracy(model, sampler):
         correct += int(np.sum(model.predict(X_batch) == y_batch))
         total += y_batch.shape[0]
     return 100.0 * correct / total if total else 0.0
+
+
+def max_relative_error(expected, got, min_floor=1e-8):
+    """The grader's measure: max over entries of |e - g| / max(|e| + |g|, floor), floor = 1e-4 * max|e| (at least
+    ``min_floor``), so entries tiny next to the rest of the array (round-off around 0) do not decide alone.
+
+    Returns:
+        (error, index): the largest error (float; inf for NaN) and the index tuple of its entry (() for a scalar).
+    """
+    e = np.asarray(expected, dtype=np.float64)
+    g = np.asarray(got, dtype=np.float64)
+    if e.size == 0:
+        return 0.0, ()
+    floor = max(1e-4 * float(np.max(np.abs(e))), min_floor)
+    err = np.abs(e - g) / np.maximum(np.abs(e) + np.abs(g), floor)
+    err = np.where(np.isnan(err), np.inf, err)
+    index = np.unravel_index(int(np.argmax(err)), e.shape)
+    return float(err[index]), tuple(int(i) for i in index)
+
+
+def worst_entry_text(expected, got, index, expected_what="expected"):
+    """'at [2, 1]: expected 0.4312, got 0.2156' for the entry ``index`` of two arrays of one shape."""
+    e = np.asarray(expected, dtype=np.float64)
+    g = np.asarray(got, dtype=np.float64)
+    where = f"at [{', '.join(str(i) for i in index)}]: " if index else ""
+    return f"{where}{expected_what} {float(e[index]):.6g}, got {float(g[index]):.6g}"

@@ -459,10 +459,91 @@ def test_make_submission_refuses_bad_uniqname(tmp_path, capsys):
     assert "not a uniqname" in capsys.readouterr().err
 
 
-def test_make_submission_deletes_a_zip_that_fails_the_check(tmp_path, capsys):
+def test_make_submission_refuses_a_notebook_without_outputs_before_zipping(tmp_path, capsys):
     kit = _fake_kit(tmp_path / "kit")
     (kit / "part2.ipynb").write_text(_notebook(outputs=False))
     out = tmp_path / f"{UNIQ}.zip"
     assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
-    assert "part2.ipynb has no outputs" in capsys.readouterr().out
+    assert "part2.ipynb has no outputs" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_make_submission_deletes_a_zip_that_fails_the_check(tmp_path, capsys, monkeypatch):
+    kit = _fake_kit(tmp_path / "kit")
+    monkeypatch.setattr(ms.check_submission, "check_zip", lambda *args, **kwargs: ["planted problem"])
+    out = tmp_path / f"{UNIQ}.zip"
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "planted problem" in printed and "was deleted" in printed, printed
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- every problem in one pass
+
+def test_make_submission_lists_every_problem_in_one_pass(tmp_path, capsys):
+    """A missing model, a missing checkpoint, an unexecuted notebook, one ending in an error and a bad uniqname:
+    all five in one run, then exit 1 without a zip."""
+    kit = _fake_kit(tmp_path / "kit")
+    (kit / "part1_model.pt").unlink()
+    (kit / "neuralnet" / "checkpoint.pkl").unlink()
+    (kit / "part1.ipynb").write_text(_notebook(outputs=False))
+    (kit / "part2.ipynb").write_text(_notebook(error=True))
+    assert ms.main(["John Doe", "--kit-root", str(kit)]) == 1
+    captured = capsys.readouterr()
+    message = captured.out + captured.err
+    for text in ("part1_model.pt is missing", "neuralnet/checkpoint.pkl is missing", "part1.ipynb has no outputs",
+                 "part2.ipynb: code cell 2 ends with an error", "not a uniqname", "5 problems"):
+        assert text in message, f"{text!r} not in:\n{message}"
+    assert not list(kit.glob("*.zip"))
+
+
+def test_check_submission_lists_every_problem_in_one_pass(tmp_path, capsys):
+    """A zip missing the model with both notebooks unexecuted: every problem listed, exit 1."""
+    entries = _good_entries(part1_model__pt=None, part1__ipynb=_notebook(outputs=False).encode(),
+                            part2__ipynb=_notebook(outputs=False).encode())
+    path = _zip(tmp_path / "someone.zip", entries)
+    assert cs.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    for text in ("part1_model.pt is missing", "part1.ipynb has no outputs", "part2.ipynb has no outputs",
+                 "the zip is named someone.zip", "4 problems"):
+        assert text in out, f"{text!r} not in:\n{out}"
+
+
+def test_check_submission_checks_files_at_the_top_of_the_zip_too(tmp_path, capsys):
+    """Files at the top of the zip (no folder): said, and the files are still checked in the same run."""
+    files = _good_files()
+    files.pop("checkpoint.pkl")
+    files["part1.ipynb"] = _notebook(outputs=False).encode()
+    path = _zip(tmp_path / f"{UNIQ}.zip", files)
+    assert cs.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    for text in ("The files sit at the top of the zip", "checkpoint.pkl is missing", "part1.ipynb has no outputs"):
+        assert text in out, f"{text!r} not in:\n{out}"
+
+
+STAFF_ONLY = ("--show-hidden", "show_hidden", "show-hidden", "python -m autograder", "regrade")
+
+
+def test_student_facing_text_never_mentions_staff_only_flags(student_tree, tmp_path, capsys):
+    """Neither the student kit's files (scripts, README, notebooks) nor the tools' --help and problem lists name
+    the grader's staff-only commands or flags."""
+    hits = []
+    for path in student_tree.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".md", ".ipynb", ".sh", ".txt"):
+            text = path.read_text(errors="replace")
+            hits += [f"{path.relative_to(student_tree)}: {flag}" for flag in STAFF_ONLY if flag in text]
+    assert not hits, hits
+    outputs = []
+    for module, argv in ((cs, ["--help"]), (ms, ["--help"])):
+        with pytest.raises(SystemExit):
+            module.main(argv)
+        captured = capsys.readouterr()
+        outputs.append(captured.out + captured.err)
+    kit = _fake_kit(tmp_path / "kit")
+    (kit / "part1_model.pt").unlink()
+    ms.main([UNIQ, "--kit-root", str(kit)])
+    cs.main([str(_zip(tmp_path / "x.zip", _good_entries(part1_model__pt=None)))])
+    captured = capsys.readouterr()
+    outputs.append(captured.out + captured.err)
+    for text in outputs:
+        assert not [flag for flag in STAFF_ONLY if flag in text], text

@@ -354,3 +354,278 @@ def test_injected_bug_is_caught(tmp_path, file, old, new, script, item):
     failing = [line for line in out.splitlines()
                if line.startswith(item) and ("FAIL" in line or "UNSTABLE" in line)]
     assert failing, f"no failing line for {item!r}:\n{out}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the local checks say what the grader says: names, expected vs got at the worst entry, the grader's tolerances
+
+def mutate(kit: Path, file: str, old: str, new: str) -> None:
+    path = kit / file
+    text = path.read_text()
+    assert text.count(old) == 1, f"pattern not found exactly once in {file}: {old!r}"
+    path.write_text(text.replace(old, new))
+
+
+def function_source(text: str, name: str) -> str:
+    """The source of the top-level function ``name`` in ``text`` (up to the next top-level def or marker)."""
+    start = text.index(f"\ndef {name}(") + 1
+    end = min(i for i in (text.find("\ndef ", start), text.find("\n# BEGIN", start), len(text)) if i != -1)
+    return text[start:end].rstrip() + "\n"
+
+
+def student_with_reference_f3(tmp_path: Path, student_kit: Path) -> Path:
+    """A student kit where only f3 is written (the reference's), f1, f2 and f4 still the stubs."""
+    kit = tmp_path / "kit"
+    shutil.copytree(student_kit, kit)
+    path = kit / "backprop" / "functions.py"
+    text = path.read_text()
+    reference_f3 = function_source((paths.KIT / "backprop" / "functions.py").read_text(), "f3")
+    path.write_text(text.replace(function_source(text, "f3"), reference_f3))
+    return kit
+
+
+def test_backprop_only_f3_done_reads_as_done(tmp_path, student_kit):
+    """f3 written, optional f1, f2, f4 untouched: required PASS, optional not attempted, no 'overall: FAIL', exit 0."""
+    kit = student_with_reference_f3(tmp_path, student_kit)
+    result = run_script(kit, "backprop/backprop.py")
+    out = result.stdout
+    assert result.returncode == 0, out
+    assert "overall: FAIL" not in out and "FAIL" not in out, out
+    assert "required (f3, graded): PASS" in out, out
+    assert "optional (no points, feedback only): f1 not attempted, f2 not attempted, f4 not attempted" in out, out
+    assert re.search(r"^overall: PASS$", out, re.MULTILINE), out
+
+
+def test_backprop_failing_optional_does_not_fail_overall(tmp_path, student_kit):
+    """f3 right, an attempted f4 wrong: f4's line FAILs, the summary says the required part is done."""
+    kit = student_with_reference_f3(tmp_path, student_kit)
+    path = kit / "backprop" / "functions.py"
+    text = path.read_text()
+    path.write_text(text.replace(function_source(text, "f4"),
+                                 "def f4(a, b):\n    return a * b, (a, b)  # wrong: dL/da is b\n"))
+    result = run_script(kit, "backprop/backprop.py")
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert "overall: FAIL" not in out, out
+    assert "required (f3, graded): PASS" in out and "f4 failing" in out, out
+    assert re.search(r"^f4: gradients FAIL .*worst: dL/d[ab] at a = [-0-9.e]+, b = [-0-9.e]+: expected .* "
+                     r"\(central differences\), got ", out, re.MULTILINE), out
+
+
+def test_backprop_names_the_gradient_and_shows_expected_and_got(tmp_path):
+    """f1's dL/dy with the wrong sign: the line names dL/dy, the point and both values (not 'input 6')."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "backprop/functions.py", "    gy = -gd\n", "    gy = gd\n")
+    out = run_script(kit, "backprop/backprop.py", "--function", "f1").stdout
+    line = next(line for line in out.splitlines() if line.startswith("f1: gradients"))
+    match = re.search(r"FAIL .*worst: dL/dy at x1 = \S+, w1 = \S+, x2 = \S+, w2 = \S+, b = \S+, y = \S+: "
+                      r"expected (\S+) \(central differences\), got ([^\s)]+)\)$", line)
+    assert match, line
+    assert float(match.group(1)) == pytest.approx(-float(match.group(2)), rel=1e-6), line  # a sign flip
+    assert not re.search(r"input \d", line), line
+
+
+def test_backprop_output_failure_shows_expected_and_got(tmp_path):
+    kit = copy_reference(tmp_path)
+    mutate(kit, "backprop/functions.py", "    L = -math.log(p)\n", "    L = -math.log(p1)\n")
+    out = run_script(kit, "backprop/backprop.py", "--function", "f3").stdout
+    assert re.search(r"^f3 \(y=2\): outputs FAIL \(100 saved inputs, max relative error \S+ \(tolerance 1e-08\); "
+                     r"worst at s1 = \S+, s2 = \S+: expected \S+, got \S+\)$", out, re.MULTILINE), out
+    assert "required (f3, graded): FAIL" in out and "overall: FAIL" in out, out
+
+
+@pytest.mark.parametrize("old, new, label", [
+    ("    grad_w = x.T @ grad_out\n", "    grad_w = x.T @ grad_out / x.shape[0]\n", "fc_backward grad_w"),
+    ("    out = x @ w + b\n", "    out = x @ w\n", "fc_forward out"),
+])
+def test_gradcheck_layers_shows_the_worst_entry(tmp_path, old, new, label):
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/layers.py", old, new)
+    out = run_script(kit, "neuralnet/gradcheck_layers.py").stdout
+    line = next(line for line in out.splitlines() if line.startswith(label + ":"))
+    assert re.search(r"max relative error \S+ FAIL \(tolerance 1e-07\); worst at \[\d+(, \d+)*\]: expected"
+                     r"( \(central differences\))? \S+, got \S+$", line), line
+
+
+def test_gradcheck_layers_does_not_check_the_given_l2_loss(reference_kit, student_kit):
+    for kit in (reference_kit, student_kit):
+        out = run_script(kit, "neuralnet/gradcheck_layers.py").stdout
+        assert "l2_loss" not in out, out
+
+
+def test_gradcheck_classifier_shows_the_worst_entry(tmp_path):
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/train.py", "grads[name] = grads[name] + reg_grad", "grads[name] = grads[name] + 0.5 * reg_grad")
+    out = run_script(kit, "neuralnet/gradcheck_classifier.py").stdout
+    assert re.search(r"^training_step \(TwoLayerNet\) grad \w+: difference \S+, max relative error \S+ \(tolerance "
+                     r"1e-07\); worst at \[\d+, \d+\]: expected \(central differences\) \S+, got \S+ FAIL$",
+                     out, re.MULTILINE), out
+
+
+def test_gradcheck_classifier_parameter_update_is_a_note_not_a_fail(tmp_path):
+    """A training_step that also updates the parameters loses no points in the grader: a note, the checks pass."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/train.py", "    # END SOLUTION\n    return loss, grads\n",
+           "    for name, param in model.parameters().items():\n        param -= 0.0 * grads[name] + 1e-3\n"
+           "    # END SOLUTION\n    return loss, grads\n")
+    result = run_script(kit, "neuralnet/gradcheck_classifier.py")
+    out = result.stdout
+    assert result.returncode == 0 and "FAIL" not in out, out
+    assert re.search(r"^training_step \(TwoLayerNet\) changed the parameters .* \(note: not graded\)$", out,
+                     re.MULTILINE), out
+
+
+def test_softmax_epsilon_inside_the_log_passes_as_in_the_grader(tmp_path):
+    """log(p + 1e-12) changes the loss by ~1e-12: the grader accepts it, so the local check does too."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/layers.py", "    loss = float(-log_probs[rows, y].mean())\n",
+           "    loss = float(-np.log(np.exp(log_probs[rows, y]) + 1e-12).mean())\n")
+    result = run_script(kit, "neuralnet/gradcheck_layers.py")
+    assert result.returncode == 0 and "FAIL" not in result.stdout, result.stdout
+
+
+def assigned_constant(path: Path, name: str):
+    """The literal value of the top-level assignment ``name = ...`` in ``path`` (without importing it)."""
+    import ast
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} not assigned in {path}")
+
+
+def load_by_path(path: Path, name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_local_tolerances_are_the_graders():
+    """The kit cannot import the autograder (not shipped): its copies of the grader's numbers must agree."""
+    from autograder.grading import feedback
+    from autograder.grading.graded_tests import test_backprop as graded_backprop
+    from autograder.grading.graded_tests import test_two_layer_net as graded_net
+
+    driver = load_by_path(paths.KIT / "backprop" / "backprop.py", "_kit_backprop_driver")
+    assert {key.split()[0]: tol for key, (_, _, tol) in driver.CHECKS.items()} == graded_backprop.TOL_VALUE
+    assert {key.split()[0]: names for key, (_, names, _) in driver.CHECKS.items()} == graded_backprop.ARG_NAMES
+    assert driver.GRAD_TOLERANCE == graded_backprop.TOL_GRAD
+    assert (driver.F4_STEP, driver.F4_TOLERANCE) == (graded_backprop.F4_STEP, graded_backprop.F4_TOL)
+    # the gradient check draws its inputs from the grader's ranges (written inline in the grader's _inputs)
+    import inspect
+    source = inspect.getsource(graded_backprop._inputs)
+    for key, (low, high) in driver.GRAD_RANGES.items():
+        if key == "f4":
+            assert f"rng.uniform({low}, {high}, size=16)" in source, source
+        else:
+            nargs = len(driver.CHECKS[key][1])
+            assert f'"{key}": [floats({nargs}, {low}, {high})' in source, (key, source)
+    for script in ("gradcheck_layers.py", "gradcheck_classifier.py"):
+        assert assigned_constant(paths.KIT / "neuralnet" / script, "GRADER_TOLERANCE") == feedback.TOL_EXACT
+    assert assigned_constant(paths.KIT / "neuralnet" / "gradcheck_classifier.py",
+                             "INIT_STD_TOLERANCE") == graded_net.STD_TOL
+    # the same measures: the kit's max_relative_error is the grader's relative_error, its scalar one compare_scalar's
+    utils = load_by_path(paths.KIT / "neuralnet" / "utils.py", "_kit_utils")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        e = rng.standard_normal((4, 5)) * rng.choice([1e-9, 1.0, 1e6], size=(4, 5))
+        g = e * (1 + 1e-6 * rng.standard_normal(e.shape)) + 1e-12 * rng.standard_normal(e.shape)
+        assert utils.max_relative_error(e, g)[0] == pytest.approx(feedback.relative_error(e, g), rel=1e-12)
+    for expected, got in ((1.0, 1.0 + 1e-7), (0.0, 3e-12), (2.5e-5, 2.6e-5), (-7.0, 7.0)):
+        tol = driver.relative_error(expected, got) * 1.000001
+        assert feedback.compare_scalar(expected, got, tol) is None
+        assert feedback.compare_scalar(expected, got, tol / 1.01) is not None
+        assert utils.max_relative_error(expected, got, min_floor=1e-4)[0] == pytest.approx(
+            driver.relative_error(expected, got), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# train.py --overfit sets every hyper-parameter itself
+
+HYPER_PARAMETERS = {"num_train", "hidden_dim", "batch_size", "num_epochs", "learning_rate", "reg", "momentum",
+                    "lr_decay", "weight_scale", "center_inputs"}
+
+
+def _branch_assignments(body) -> set:
+    import ast
+    names = set()
+    for node in body:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Assign):
+                for target in sub.targets:
+                    names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+@pytest.mark.parametrize("version", ["reference", "student"])
+def test_overfit_setting_assigns_every_hyper_parameter(version, student_kit):
+    """Both settings of main() (if args.overfit / else) assign every hyper-parameter that main passes on, and
+    nothing before them does: no learning-rate decay or momentum is inherited from a default."""
+    import ast
+    path = (paths.KIT if version == "reference" else student_kit) / "neuralnet" / "train.py"
+    tree = ast.parse(path.read_text())
+    main = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main")
+    used = set()
+    for node in ast.walk(main):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
+                "build_model", "load_cifar10", "train"):
+            used |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - {node.func.id}
+    used -= {"args", "model", "data"}
+    assert used == HYPER_PARAMETERS, used
+    branch = [n for n in main.body if isinstance(n, ast.If) and "overfit" in ast.unparse(n.test)]
+    assert len(branch) == 1, ast.unparse(main)
+    overfit, best = branch[0].body, branch[0].orelse
+    assert _branch_assignments(overfit) >= HYPER_PARAMETERS, _branch_assignments(overfit)
+    assert _branch_assignments(best) >= HYPER_PARAMETERS, _branch_assignments(best)
+    before = main.body[:main.body.index(branch[0])]
+    assert not _branch_assignments(before) & HYPER_PARAMETERS, ast.unparse(before)
+
+
+def original_signature_two_layer_net(kit: Path) -> None:
+    """Rewrite the reference TwoLayerNet to the original signature (no ``dtype``): float64, as a student writes it."""
+    path = kit / "neuralnet" / "two_layer_net.py"
+    text = path.read_text()
+    text = text.replace("weight_scale=1e-3, dtype=np.float64):", "weight_scale=1e-3):")
+    text = text.replace(").astype(dtype),", "),").replace(", dtype=dtype),", "),")
+    assert "dtype=dtype" not in text and "astype(dtype)" not in text
+    path.write_text(text)
+
+
+@pytest.mark.slow
+def test_overfit_from_a_float64_two_layer_net_reaches_75_percent(cifar10_dir, tmp_path):
+    """python train.py --overfit with a correct TwoLayerNet written to the original signature (float64, no dtype)
+    reaches >= 75 % training accuracy on its 1000 images (a minute or two)."""
+    kit = copy_reference(tmp_path)
+    original_signature_two_layer_net(kit)
+    result = run_script(kit, "neuralnet/train.py", "--overfit", "--data-dir", str(cifar10_dir), "--checkpoint-file",
+                        "overfit.pkl", "--plot-file", "overfit.pdf", timeout=600)
+    assert result.returncode == 0, result.stdout
+    match = re.search(r"final: train accuracy ([0-9.]+)%", result.stdout)
+    assert match and float(match.group(1)) >= 75.0, result.stdout
+
+
+def test_gradcheck_layers_checks_the_graders_edge_cases(tmp_path):
+    """A bug that shows only for one example or one output unit (graded in 2.7) fails locally too, on those lines."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/layers.py", "    grad_b = grad_out.sum(axis=0)\n",
+           "    grad_b = grad_out.squeeze().sum(axis=0)\n")
+    result = run_script(kit, "neuralnet/gradcheck_layers.py")
+    out = result.stdout
+    assert result.returncode == 1 and "Traceback" not in out, out
+    failing = [line.split(":")[0] for line in out.splitlines() if "FAIL" in line and not line.startswith("overall")]
+    assert failing == ["fc_backward (N = 1) grad_b", "fc_backward (one output unit) grad_b"], out
+
+
+def test_gradcheck_classifier_catches_a_consistent_wrong_network(tmp_path):
+    """No ReLU in forward nor backward: the gradients agree with the forward, but the grader takes 3.2 and 3.3; the
+    local forward check against FC -> ReLU -> FC fails with the worst entry."""
+    kit = copy_reference(tmp_path)
+    mutate(kit, "neuralnet/two_layer_net.py", "activation, relu_cache = relu_forward(hidden)",
+           "activation, relu_cache = hidden, None")
+    mutate(kit, "neuralnet/two_layer_net.py", "grad_hidden = relu_backward(grad_act, relu_cache)",
+           "grad_hidden = grad_act")
+    out = run_script(kit, "neuralnet/gradcheck_classifier.py").stdout
+    assert re.search(r"^TwoLayerNet.forward scores vs FC -> ReLU -> FC: max relative error \S+ \(tolerance 1e-07\); "
+                     r"worst at \[\d+, \d+\]: expected \S+, got \S+ FAIL$", out, re.MULTILINE), out
+    assert re.search(r"^TwoLayerNet grad W1: .* PASS$", out, re.MULTILINE), out
