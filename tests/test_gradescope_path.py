@@ -46,11 +46,16 @@ def autograder_zip(tmp_path_factory) -> Path:
     return kits.build_autograder_zip(folder / "autograder.zip", folder / "student")
 
 
-@pytest.fixture
-def root():
+@pytest.fixture(scope="module")
+def set_up_root(autograder_zip):
+    """A root where the zip's setup.sh ran (once for the module: setup takes seconds), and setup's log."""
+    if os.geteuid() != 0:
+        pytest.skip("setup.sh and the sandbox's per-run uids need root (Gradescope runs both as root)")
     folder = upload_check.make_root()
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        yield folder, upload_check.setup(autograder_zip, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _copy_with_setup(zip_path: Path, target: Path, edit) -> Path:
@@ -68,9 +73,9 @@ def _copy_with_setup(zip_path: Path, target: Path, edit) -> Path:
 
 
 @needs_root
-def test_gradescope_path_reference_full_marks_stub_zero(autograder_zip, root):
+def test_gradescope_path_reference_full_marks_stub_zero(set_up_root):
     reference, stub = _built(REFERENCE_ZIP), _built(STUB_ZIP)
-    log = upload_check.setup(autograder_zip, root)
+    root, log = set_up_root
     # The venv comes from the interpreter named by full path, not from the first python3 on the PATH.
     config = (root / "venv" / "pyvenv.cfg").read_text()
     assert f"home = {upload_check.base_python().parent}" in config, config
@@ -90,16 +95,19 @@ def test_gradescope_path_reference_full_marks_stub_zero(autograder_zip, root):
     assert zero.returncode == 0, zero.log[-3000:]
     runner.validate(zero.results)
     assert zero.possible == total and zero.score == 0, [(t["number"], t["score"]) for t in zero.results["tests"]]
-    assert upload_check.check_upload  # the same steps check-upload runs (setup, then run_submission per zip)
 
 
 @needs_root
-def test_broken_sandbox_after_setup_is_an_autograder_fault_not_a_score(autograder_zip, root):
+def test_broken_sandbox_after_setup_is_an_autograder_fault_not_a_score(set_up_root):
     """The 10/85 of issue 9: the sandbox's uids cannot execute the venv. The run must fail (exit 3, no results.json,
     which Gradescope shows as a failed autograder run), never hand the student a partial score."""
-    upload_check.setup(autograder_zip, root)
+    root, _ = set_up_root
+    mode = (root / "venv").stat().st_mode & 0o777
     (root / "venv").chmod(0o700)  # what a venv under /root amounts to for the sandbox's uids
-    outcome = upload_check.run_submission(root, _built(STUB_ZIP), "stub")
+    try:
+        outcome = upload_check.run_submission(root, _built(STUB_ZIP), "stub")
+    finally:
+        (root / "venv").chmod(mode)
     assert outcome.returncode == cli.EXIT_AUTOGRADER_FAULT, outcome.log[-3000:]
     assert not (root / "results" / "results.json").exists()
     assert outcome.results is None and outcome.score is None

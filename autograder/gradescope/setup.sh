@@ -30,7 +30,7 @@ if [ -z "${AUTOGRADER_SITE_PACKAGES:-}" ]; then
 else
     PYTHON=${AUTOGRADER_PYTHON:?offline mode needs AUTOGRADER_PYTHON (a full path)}
     case "$PYTHON" in /*) ;; *) echo "setup.sh: AUTOGRADER_PYTHON must be a full path, not $PYTHON" >&2; exit 1;; esac
-    "$PYTHON" -m venv "$VENV"
+    "$PYTHON" -m venv --without-pip "$VENV"  # nothing is installed into it
     "$VENV/bin/python" -c "import site, sys; open(site.getsitepackages()[0] + '/dlkit-offline.pth', 'w').write(sys.argv[1] + '\n')" \
         "$AUTOGRADER_SITE_PACKAGES"
 fi
