@@ -195,3 +195,27 @@ def test_tests_never_default_to_the_real_autograder_root():
         body = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
         absolute = [line for line in body if '"/autograder' in line or " /autograder" in line]
         assert absolute == [], f"{script}: /autograder used other than as $ROOT's default: {absolute}"
+
+
+def test_probe_passes_here_and_a_process_that_cannot_start_is_a_sandbox_error(capsys):
+    assert cli.main(["probe-sandbox"]) == cli.EXIT_OK
+    assert capsys.readouterr().out.startswith("sandbox ok: ")
+    run_dir = sandbox.make_run_dir({})
+    try:
+        with pytest.raises(sandbox.SandboxError, match="could not start /nonexistent/python"):
+            sandbox.run(["/nonexistent/python", "-c", "pass"], run_dir=run_dir,
+                        limits={"cpu_seconds": 5, "wall_seconds": 5, "memory_mb": 256, "max_processes": 8,
+                                "max_output_bytes": 1024, "max_file_bytes": 1024})
+    finally:
+        run_dir.cleanup()
+    assert sandbox.FAULTS and "could not start" in sandbox.FAULTS[-1]
+    sandbox.FAULTS.clear()
+
+
+def test_probe_failure_exits_3(monkeypatch, capsys):
+    def probe():
+        raise sandbox.SandboxError("an unprivileged user (uid 61999) cannot run /x/python: Permission denied")
+    monkeypatch.setattr(sandbox, "probe", probe)
+    assert cli.main(["probe-sandbox"]) == cli.EXIT_AUTOGRADER_FAULT
+    assert "SANDBOX BROKEN" in capsys.readouterr().err
+    sandbox.FAULTS.clear()
