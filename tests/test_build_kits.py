@@ -81,7 +81,7 @@ def test_autograder_zip_layout(two_builds):
         data = _read(zip_path, script)
         assert b"\r" not in data and data.startswith(b"#!")
     assert b'ROOT=${AUTOGRADER_ROOT:-/autograder}' in _read(zip_path, "run_autograder")
-    assert b'python -m autograder run --root "$ROOT"' in _read(zip_path, "run_autograder")
+    assert b'"$ROOT/venv/bin/python" -m autograder run --root "$ROOT"' in _read(zip_path, "run_autograder")
     names = list(members)
     assert "autograder/paths.py" in names and "autograder/gradescope/requirements.txt" in names
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n or n.endswith(".pyc")]
