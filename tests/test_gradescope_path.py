@@ -219,3 +219,15 @@ def test_probe_failure_exits_3(monkeypatch, capsys):
     assert cli.main(["probe-sandbox"]) == cli.EXIT_AUTOGRADER_FAULT
     assert "SANDBOX BROKEN" in capsys.readouterr().err
     sandbox.FAULTS.clear()
+
+
+def test_setup_never_runs_the_first_python3_on_the_path():
+    """Issue 9: a venv built from a PATH python3 under /root could not be run by the sandbox's uids. Every
+    interpreter setup.sh runs is named by full path ($PYTHON, a /usr/bin default, or the venv's own)."""
+    import re
+    text = (kits.GRADESCOPE_DIR / "setup.sh").read_text()
+    body = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    bare = [line for line in body if re.search(r'(^|[\s;&|(])python3?(\.\d+)?\s', line) and "apt-get" not in line]
+    assert bare == [], bare
+    assert "PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3.10}" in text
+    assert 'case "$PYTHON" in /*)' in text  # offline mode refuses a bare name too
