@@ -20,6 +20,7 @@ import concurrent.futures
 import csv
 import functools
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -128,7 +129,6 @@ def run_gradescope(root: Path) -> dict:
 
 
 def default_root() -> Path:
-    import os
     return Path(os.environ.get(ROOT_VAR) or "/autograder")
 
 
