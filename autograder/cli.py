@@ -4,15 +4,20 @@
     python -m autograder grade uniqname.zip [--out DIR] [--show-hidden]   # grade one zip locally, as Gradescope would
     python -m autograder regrade DIR --csv grades.csv [--jobs 2]  # a class (autograder.regrade): CSV + feedback files
     python -m autograder run [--root /autograder]                # the Gradescope entry (called by run_autograder)
+    python -m autograder probe-sandbox                           # the sandbox check setup.sh runs (exit 3: broken)
+    python -m autograder check-upload [dist/autograder.zip]      # run the built zip as Gradescope does (ref + stub)
 
 ``grade`` and ``regrade`` lay each submission out like Gradescope (``<tmp>/submission``, ``<tmp>/results``) and run
 exactly the grading ``run`` does. The exit status is 0 whenever grading itself worked, whatever the score; 1 when the
-grader failed (results.json then says so, with score 0); 2 for a usage error.
+grader failed (results.json then says so, with score 0); 2 for a usage error; 3 for an autograder fault (the sandbox
+cannot run: ``run`` then leaves no results.json, so Gradescope shows a failed autograder run, never a score).
+``run``'s root defaults to ``$AUTOGRADER_ROOT`` or ``/autograder`` (tests and check-upload use a temporary root).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import os
 import shutil
 import sys
 import tempfile
@@ -23,7 +28,8 @@ from typing import List, Optional, Sequence
 
 from autograder import paths
 
-EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE, EXIT_AUTOGRADER_FAULT = 0, 1, 2, 3
+ROOT_VAR = "AUTOGRADER_ROOT"  # the Gradescope root (default /autograder); setup.sh and run_autograder honour it too
 SUBMISSION_UNREADABLE = "Your submission could not be read, so nothing was graded: "
 GRADING_DID_NOT_FINISH = ("Grading did not finish (the autograder was stopped before it wrote its results); this is "
                           "not your fault. Please let your instructor know.")
@@ -110,11 +116,33 @@ def run_gradescope(root: Path) -> dict:
         closed += sandbox.hidden_paths()
     for path in closed:
         sandbox.hide_from_sandbox(path)
+    # The grader's own sandbox check before any grading: a broken image is an autograder fault, never a score.
+    print(sandbox.probe(), flush=True)
     try:
         folder = gradescope_submission_folder(root / "submission")
     except _check_submission().SubmissionError as exc:
         return _unreadable(str(exc), results_path)
     return _grade_submission_folder(folder, results_path)
+
+
+def default_root() -> Path:
+    return Path(os.environ.get(ROOT_VAR) or "/autograder")
+
+
+def _autograder_fault(results: dict, results_path: Optional[Path]) -> int:
+    """An infrastructure fault: remove results.json (Gradescope then marks the run failed and shows no score), say
+    what happened on stderr (the instructor's log) and return EXIT_AUTOGRADER_FAULT."""
+    from autograder.grading import runner
+    if results_path is not None:
+        try:
+            results_path.unlink()
+        except FileNotFoundError:
+            pass
+    print("AUTOGRADER FAULT: the sandbox cannot run on this machine, so nothing was graded and no results.json was "
+          f"written (Gradescope shows the run as failed).\n  {runner.infrastructure_fault(results)}\n"
+          "Diagnose: see autograder/gradescope/README.md ('When the sandbox cannot run'); fix the image, then "
+          "regrade all submissions.", file=sys.stderr, flush=True)
+    return EXIT_AUTOGRADER_FAULT
 
 
 def _grader_failed(results: dict) -> bool:
@@ -167,7 +195,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p_regrade.add_argument("--similarity", action="store_true",
                            help="also write a code-similarity report (needs copydetect; off by default)")
     p_run = sub.add_parser("run", help="the Gradescope entry point")
-    p_run.add_argument("--root", type=Path, default=Path("/autograder"))
+    p_run.add_argument("--root", type=Path, default=None,
+                       help=f"the Gradescope root (default ${ROOT_VAR} or /autograder)")
+    sub.add_parser("probe-sandbox", help="check that the sandbox runs here (setup.sh runs it; exit 3 when broken)")
+    p_check = sub.add_parser("check-upload", help="run dist/autograder.zip as Gradescope does, on the reference "
+                             "and the stub submission")
+    p_check.add_argument("zip", type=Path, nargs="?", default=None, help="default: dist/autograder.zip")
+    p_check.add_argument("--reference", type=Path, default=None, help="default: dist/reference-submission.zip")
+    p_check.add_argument("--stub", type=Path, default=None, help="default: dist/stub-submission.zip")
+    p_check.add_argument("--keep", action="store_true", help="keep the temporary root (printed) for inspection")
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -181,6 +217,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results = grade_zip(args.zip, args.out / "results.json", _modules(args.modules))
         print(format_table(results, args.show_hidden))
         print(f"results written to {args.out / 'results.json'}")
+        from autograder.grading import runner
+        if runner.infrastructure_fault(results):
+            return _autograder_fault(results, None)
         return EXIT_GRADER_FAILED if _grader_failed(results) else EXIT_OK
     if args.command == "regrade":
         from autograder import regrade
@@ -190,16 +229,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         return EXIT_OK
-    if args.command == "run":
-        results_path = args.root / "results" / "results.json"
+    if args.command == "probe-sandbox":
+        from autograder.grading import sandbox
         try:
-            results = run_gradescope(args.root)
+            print(sandbox.probe())
+        except sandbox.SandboxError as exc:
+            print(f"SANDBOX BROKEN: {exc}", file=sys.stderr)
+            return EXIT_AUTOGRADER_FAULT
+        return EXIT_OK
+    if args.command == "check-upload":
+        from autograder import upload_check
+        return upload_check.main(args.zip, args.reference, args.stub, keep=args.keep)
+    if args.command == "run":
+        root = args.root if args.root is not None else default_root()
+        results_path = root / "results" / "results.json"
+        from autograder.grading import runner, sandbox
+        try:
+            results = run_gradescope(root)
+        except sandbox.SandboxError as exc:  # the probe before grading
+            traceback.print_exc()
+            results = runner.fault_results(str(exc))
         except Exception:  # last line of defence: Gradescope must always get a valid results.json
             traceback.print_exc()
-            from autograder.grading import runner
             results = runner.failure_results(runner.GRADER_FAILED)
             results["extra_data"] = {"grader_failed": True}
             runner.write_results(results, results_path)
+        if runner.infrastructure_fault(results):
+            return _autograder_fault(results, results_path)
         print(format_table(results, show_hidden=True))
         return EXIT_GRADER_FAILED if _grader_failed(results) else EXIT_OK
     return EXIT_USAGE

@@ -204,6 +204,8 @@ def ungradable_reason(results: Optional[dict], error: str) -> str:
     extra = results.get("extra_data") or {}
     if extra.get("submission_error"):
         return "submission could not be read: " + extra["submission_error"]
+    if extra.get("infrastructure_fault"):
+        return "autograder fault (the sandbox could not run; fix the machine and regrade): " + extra["infrastructure_fault"]
     if extra.get("grader_failed"):
         return "the grader failed on this submission (see the log): " + (results.get("output") or "").strip()
     return ""

@@ -1,11 +1,20 @@
 """Shared fixtures: the generated student tree and the offline data (skipped with a reason when absent)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from autograder import paths
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_autograder_root(tmp_path_factory):
+    """No test may write to the real /autograder (another grading run on the machine may be using it): the Gradescope
+    entry points default to $AUTOGRADER_ROOT, a fresh folder for this session."""
+    os.environ["AUTOGRADER_ROOT"] = str(tmp_path_factory.mktemp("autograder-root"))
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,8 @@ def test_autograder_zip_layout(two_builds):
         assert stat.S_ISREG(members[script].external_attr >> 16)
         data = _read(zip_path, script)
         assert b"\r" not in data and data.startswith(b"#!")
-    assert b"python -m autograder run --root /autograder" in _read(zip_path, "run_autograder")
+    assert b'ROOT=${AUTOGRADER_ROOT:-/autograder}' in _read(zip_path, "run_autograder")
+    assert b'"$ROOT/venv/bin/python" -m autograder run --root "$ROOT"' in _read(zip_path, "run_autograder")
     names = list(members)
     assert "autograder/paths.py" in names and "autograder/gradescope/requirements.txt" in names
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n or n.endswith(".pyc")]
@@ -97,8 +98,11 @@ def test_autograder_zip_layout(two_builds):
 
 def test_setup_script_contract():
     text = (kits.GRADESCOPE_DIR / "setup.sh").read_text()
-    for needed in ("python3 -m venv", "/autograder/venv", "requirements.txt", "setpriv --reuid=61999",
-                   "chmod 700"):
+    # the venv from the installed interpreter by full path (never the first python3 on the PATH), the grader's own
+    # sandbox probe last (a broken image fails the upload)
+    for needed in ("PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3.10}", '"$PYTHON" -m venv "$VENV"',
+                   "ROOT=${AUTOGRADER_ROOT:-/autograder}", "VENV=$ROOT/venv", "requirements.txt",
+                   "-m autograder probe-sandbox", "chmod 700"):
         assert needed in text
     requirements = (kits.GRADESCOPE_DIR / "requirements.txt").read_text().splitlines()
     pins = [line for line in requirements if line and not line.startswith(("#", "-"))]

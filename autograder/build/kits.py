@@ -151,6 +151,15 @@ def _autograder_members(student_dir: Path, eval_dir: Path) -> List[Member]:
     return members
 
 
+def build_autograder_zip(path: Union[str, os.PathLike], student_dir: Union[str, os.PathLike] = STUDENT_TREE) -> Path:
+    """Only ``autograder.zip`` (as :func:`build_all` makes it) at ``path``, from a fresh student tree in
+    ``student_dir`` (tests and ``check-upload`` build one into a temporary folder)."""
+    build_student(student_dir)
+    with tempfile.TemporaryDirectory(prefix="dlkit-eval-") as tmp:
+        eval_data.build(Path(tmp))
+        return _write_zip(Path(path), _autograder_members(Path(student_dir), Path(tmp)))
+
+
 def _normalized_npz(path: Path) -> bytes:
     """The npz's bytes with its inner members' timestamps fixed (np.savez stamps the current time).
 

@@ -35,13 +35,16 @@ import jsonschema
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
 from autograder import paths
-from autograder.grading import graded_tests, rubric, student_code
+from autograder.grading import graded_tests, rubric, sandbox, student_code
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results_schema.json"
 GRADED_PACKAGE = "autograder.grading.graded_tests"
 MAX_TEST_OUTPUT_CHARS = 8000
 GRADER_FAILED = ("The autograder itself failed while grading this submission; this is not your fault. "
                  "Your instructor has the details; please let them know.")
+# The sandbox itself could not run (sandbox.SandboxError): nothing about the submission is known. Never a score.
+AUTOGRADER_FAULT = ("autograder fault: the grading machine could not run the sandbox, so this submission was not "
+                    "graded; this is not your fault, and your instructor must fix the autograder and regrade.")
 
 
 def number_key(number: str):
@@ -301,6 +304,19 @@ def _in_rubric_order(suite: unittest.TestSuite) -> unittest.TestSuite:
     return unittest.TestSuite([test for tests in groups for test in tests])
 
 
+def infrastructure_fault(results: dict) -> Optional[str]:
+    """The SandboxError message when these results come from an infrastructure fault (no score may be shown)."""
+    return results.get("extra_data", {}).get("infrastructure_fault")
+
+
+def fault_results(fault: str, item_ids: Optional[List[str]] = None, seconds: float = 0.0) -> dict:
+    """Results for an infrastructure fault: every row "not graded: autograder fault ...", score 0, the fault for the
+    instructor in extra_data. ``python -m autograder run`` never hands these to Gradescope (see cli.main)."""
+    results = failure_results(AUTOGRADER_FAULT, item_ids, seconds)
+    results["extra_data"]["infrastructure_fault"] = fault
+    return results
+
+
 def _run_tests(module_names: List[str]) -> tuple:
     """Import and run the graded modules. Returns (raw rows, expected rubric ids, reasons for missing ids)."""
     expected = items_of(module_names)
@@ -350,6 +366,7 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
             submission_dir=Path(submission_dir).resolve(), source_dir=Path(source_dir or paths.REPO),
             given_dir=Path(given_dir) if given_dir else None, eval_dir=Path(eval_dir) if eval_dir else None)
         student_code.ISOLATION_NOTES.clear()
+        sandbox.FAULTS.clear()
         student_code.GRADING_DEADLINE = start + rubric.GRADING_WALL_SECONDS
         raw_rows, expected, missing_reason = _run_tests(module_names)
         expected = expected_all
@@ -362,6 +379,9 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
     finally:
         graded_tests.context = None
         student_code.GRADING_DEADLINE = None
+    if sandbox.FAULTS:  # the sandbox failed somewhere (even inside a check that turned it into a row): no score
+        _log("autograder fault (the sandbox could not run):\n  " + "\n  ".join(dict.fromkeys(sandbox.FAULTS)))
+        results = fault_results(sandbox.FAULTS[0], expected_all, time.monotonic() - start)
     if out_path is not None:
         write_results(results, Path(out_path))
     return results

@@ -54,7 +54,17 @@ MIB = 1024 * 1024
 
 
 class SandboxError(RuntimeError):
-    """The sandbox itself cannot work (e.g. the sandbox user cannot run the interpreter): an instructor problem."""
+    """The sandbox itself cannot work (e.g. the sandbox user cannot run the interpreter): an instructor problem.
+
+    Every instance is also recorded in :data:`FAULTS` when it is made, so the grader learns of an infrastructure
+    fault even where a graded check turned the exception into a failed row (see runner.grade_folder)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        FAULTS.append(str(self))
+
+
+FAULTS: List[str] = []  # messages of every SandboxError raised in this process (cleared by each grading run)
 
 
 def _lock_dir() -> Path:
@@ -71,6 +81,31 @@ def privileged_grader() -> bool:
         return False
     _check_interpreter(PROBE_ID)
     return True
+
+
+def probe() -> str:
+    """The grader's own check of the sandbox, by the code path grading uses: as root, the uid probe of
+    :func:`privileged_grader`, then one tiny sandboxed run (a leased per-run uid, a run folder, the rlimits, the
+    private namespace where available) of this interpreter importing numpy. Returns a one-line summary; raises
+    SandboxError when the sandbox cannot run (setup.sh and the Gradescope run call it before grading)."""
+    privileged = privileged_grader()
+    run_dir = make_run_dir({})
+    try:
+        limits = {"cpu_seconds": 60, "wall_seconds": 120, "memory_mb": 2048, "max_processes": 64,
+                  "max_output_bytes": 4096, "max_file_bytes": MIB}
+        result = run([sys.executable, "-B", "-s", "-c", "import numpy; print('numpy', numpy.__version__)"],
+                     run_dir=run_dir, limits=limits)
+    finally:
+        run_dir.cleanup()
+    if result.returncode != 0 or not result.stdout.startswith("numpy "):
+        raise SandboxError(f"a sandboxed run (uid {run_dir.uid}) of {sys.executable} -c 'import numpy' failed: exit "
+                           f"{result.returncode}, killed={result.killed}, output: "
+                           f"{(result.stdout + result.stderr).strip()[-500:] or '(none)'}")
+    who = f"per-run uid {run_dir.uid}" if privileged else f"the grader's own uid {run_dir.uid} ({ISOLATION_REDUCED})"
+    flags = namespace_flags()
+    where = "private mount namespace" if flags else "no private mount namespace (permissions only)"
+    return (f"sandbox ok: {sys.executable} imports {result.stdout.strip()} as {who}, {where}, "
+            f"{result.wall_seconds:.2f} s")
 
 
 def _drop_to(uid: int) -> None:
@@ -474,9 +509,13 @@ def run(argv: Sequence[str], *, run_dir: RunDir, limits: Dict[str, float], memor
     cap = int(limits["max_output_bytes"])
     start = time.monotonic()
     killed: Optional[str] = None
-    proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec,
-                            close_fds=True)
+    try:
+        proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec,
+                                close_fds=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        # Nothing of the submission has run yet: the exec itself, the limits or the user switch failed.
+        raise SandboxError(f"the sandbox could not start {argv[0]} as uid {uid}: {type(exc).__name__}: {exc}") from exc
     pgid = proc.pid  # setsid made the child its own group leader
     readers = [_CappedReader(proc.stdout, cap), _CappedReader(proc.stderr, cap)]
     for reader in readers:

@@ -1,0 +1,230 @@
+"""``python -m autograder check-upload``: run the built ``dist/autograder.zip`` the way Gradescope runs it.
+
+Not the repository's source: the zip itself is unpacked into a temporary root laid out like ``/autograder``
+(``source/``, ``submission/``, ``results/``), its own ``setup.sh`` builds a fresh venv there, and its own
+``run_autograder`` grades the reference and the starter (stub) submission. It passes when setup succeeds (its
+sandbox probe included), the reference gets full marks and the stub zero; it warns when the zip is older than the
+repository files it was built from.
+
+Offline by design (the project's machines have no network): ``setup.sh`` runs in its offline mode, a venv made from
+this interpreter's base Python by full path that sees this environment's site-packages through a ``.pth`` file,
+instead of apt + pip. Everything else (permissions, the uid probe, the per-run uids, the grading) is the zip's own
+code. The same check inside Gradescope's base image, with its resource limits, is described in
+autograder/gradescope/README.md (Docker).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from autograder import paths
+
+SETUP_TIMEOUT_S = 900  # Gradescope's own build limit is generous; offline setup takes seconds
+RUN_TIMEOUT_S = 600  # the 10 min per-submission limit the rubric's time budget assumes
+
+
+class UploadCheckError(RuntimeError):
+    """The zip would fail on Gradescope (setup failed, a run failed, or a score is not what it must be)."""
+
+
+@dataclass
+class RunOutcome:
+    name: str
+    returncode: int
+    score: Optional[float]
+    possible: Optional[float]
+    seconds: float
+    log: str
+    results: Optional[dict] = field(default=None, repr=False)
+
+
+def base_python() -> Path:
+    """This environment's base interpreter, by full path (what setup.sh's offline mode builds the venv from)."""
+    candidate = Path(getattr(sys, "_base_executable", "") or sys.executable)
+    return candidate if candidate.is_absolute() else Path(shutil.which(str(candidate)) or sys.executable)
+
+
+def site_packages() -> Path:
+    return Path(sysconfig.get_paths()["purelib"]).resolve()
+
+
+def stale_sources(zip_path: Path, repo: Path = paths.REPO) -> List[str]:
+    """Repository files that a member of the zip was built from and that changed after the zip was written."""
+    built = zip_path.stat().st_mtime
+    newer = []
+    with zipfile.ZipFile(zip_path) as archive:
+        names = [info.filename for info in archive.infolist() if not info.is_dir()]
+    for name in names:
+        if name in ("setup.sh", "run_autograder"):
+            source = repo / "autograder" / "gradescope" / name
+        elif name.startswith(("student/", "eval/")):
+            continue  # generated from the kit at build time (the kit's own files are checked as themselves)
+        else:
+            source = repo / name
+        if source.is_file() and source.stat().st_mtime > built:
+            newer.append(str(source.relative_to(repo)))
+    return sorted(set(newer))
+
+
+def _extract(zip_path: Path, target: Path) -> None:
+    """Unzip keeping the Unix modes (Gradescope keeps setup.sh's and run_autograder's 0755)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            path = Path(archive.extract(info, target))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                path.chmod(mode)
+
+
+def make_root(parent: Optional[Path] = None) -> Path:
+    """A fresh root like /autograder: traversable by everyone (the sandbox's uids reach the venv through it), in the
+    system temp folder (never a private one such as pytest's, under which the sandbox could not run at all)."""
+    root = Path(tempfile.mkdtemp(prefix="dlkit-upload-", dir=str(parent or "/tmp")))
+    root.chmod(0o711)
+    return root
+
+
+def _env(root: Path) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=str(base_python()),
+               AUTOGRADER_SITE_PACKAGES=str(site_packages()))
+    return env
+
+
+def setup(zip_path: Path, root: Path) -> str:
+    """Unpack the zip into ``root/source`` and run its setup.sh (offline mode) as Gradescope would. Returns the log;
+    raises UploadCheckError when setup fails."""
+    source = root / "source"
+    _extract(zip_path, source)
+    script = source / "setup.sh"
+    if not script.is_file():
+        raise UploadCheckError(f"{zip_path} has no setup.sh at its root")
+    try:
+        proc = subprocess.run(["bash", str(script)], cwd=str(source), env=_env(root), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                              timeout=SETUP_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise UploadCheckError(f"setup.sh ran past {SETUP_TIMEOUT_S} s") from exc
+    if proc.returncode != 0:
+        raise UploadCheckError(f"setup.sh exited {proc.returncode} (Gradescope would fail the upload):\n"
+                               + proc.stdout[-3000:])
+    return proc.stdout
+
+
+def run_submission(root: Path, submission_zip: Path, name: str) -> RunOutcome:
+    """Gradescope's run: the submission's contents in ``root/submission``, an empty ``root/results``, then the zip's
+    run_autograder (from source/, where setup.sh left it)."""
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        (root / folder).mkdir()
+    with zipfile.ZipFile(submission_zip) as archive:
+        archive.extractall(root / "submission")
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=str(root), env=_env(root),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              errors="replace", timeout=RUN_TIMEOUT_S)
+        returncode, log = proc.returncode, proc.stdout
+    except subprocess.TimeoutExpired as exc:
+        returncode, log = 124, f"run_autograder ran past {RUN_TIMEOUT_S} s (Gradescope's limit)\n{exc.output or ''}"
+    seconds = time.monotonic() - start
+    results_path = root / "results" / "results.json"
+    results = None
+    if results_path.is_file():
+        try:
+            results = json.loads(results_path.read_text())
+        except ValueError:
+            results = None
+    score = possible = None
+    if results is not None:
+        score = float(results.get("score", 0.0))
+        possible = float(sum(t.get("max_score", 0.0) for t in results.get("tests", [])))
+    return RunOutcome(name, returncode, score, possible, seconds, log, results)
+
+
+def _problems(outcome: RunOutcome, expect_full: bool) -> List[str]:
+    problems = []
+    if outcome.returncode != 0:
+        problems.append(f"run_autograder exited {outcome.returncode}")
+    if outcome.results is None:
+        problems.append("no valid results.json was written")
+        return problems
+    if expect_full and (outcome.possible is None or outcome.score is None or outcome.score < outcome.possible - 1e-6):
+        lost = [f"{t.get('number')} {t.get('name')}: {t.get('score')}/{t.get('max_score')}: "
+                f"{(t.get('output') or '').strip().splitlines()[0][:120] if (t.get('output') or '').strip() else ''}"
+                for t in outcome.results.get("tests", []) if t.get("score", 0) < t.get("max_score", 0)]
+        problems.append(f"{outcome.score:g}/{outcome.possible:g}, not full marks; rows that lost points:\n    "
+                        + "\n    ".join(lost[:20]))
+    if not expect_full and outcome.score != 0:
+        problems.append(f"{outcome.score:g}/{outcome.possible:g}; the untouched starter must score 0")
+    return problems
+
+
+def check_upload(zip_path: Path, reference: Optional[Path], stub: Optional[Path], *, keep: bool = False,
+                 out=print) -> List[str]:
+    """Run the whole check; returns the problems found (empty: the zip is good). Prints progress with ``out``."""
+    problems: List[str] = []
+    stale = stale_sources(zip_path)
+    if stale:
+        out(f"WARNING: {zip_path} is older than {len(stale)} file(s) it was built from (rebuild with "
+            f"`python -m autograder build`): {', '.join(stale[:8])}{' ...' if len(stale) > 8 else ''}")
+    root = make_root()
+    out(f"root: {root} (laid out like /autograder)")
+    try:
+        start = time.monotonic()
+        try:
+            log = setup(zip_path, root)
+        except UploadCheckError as exc:
+            return [str(exc)]
+        last = [line for line in log.strip().splitlines() if line.startswith(("venv ", "sandbox ok", "autograder"))]
+        out(f"setup.sh passed in {time.monotonic() - start:.1f} s: " + " | ".join(last))
+        for name, submission, expect_full in (("reference", reference, True), ("stub", stub, False)):
+            if submission is None:
+                continue
+            if not submission.is_file():
+                problems.append(f"{name}: {submission} does not exist (build it with `python -m autograder build`)")
+                continue
+            outcome = run_submission(root, submission, name)
+            found = _problems(outcome, expect_full)
+            score = "no score" if outcome.score is None else f"{outcome.score:g}/{outcome.possible:g}"
+            out(f"{name}: {score} in {outcome.seconds:.1f} s (exit {outcome.returncode})"
+                + ("" if not found else " -- FAILED"))
+            if found:
+                problems += [f"{name}: {p}" for p in found]
+                problems.append(f"{name}: end of the run's log:\n{outcome.log[-2000:]}")
+    finally:
+        if keep:
+            out(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return problems
+
+
+def main(zip_path: Optional[Path] = None, reference: Optional[Path] = None, stub: Optional[Path] = None,
+         keep: bool = False) -> int:
+    zip_path = zip_path or paths.DIST / "autograder.zip"
+    if not zip_path.is_file():
+        print(f"error: {zip_path} does not exist (build it with `python -m autograder build`)", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("error: check-upload runs setup.sh as Gradescope does, as root (it changes owners and modes, and the "
+              "sandbox needs root for its per-run uids); run it as root or in Docker (autograder/gradescope/README.md)",
+              file=sys.stderr)
+        return 2
+    problems = check_upload(zip_path, reference or paths.DIST / "reference-submission.zip",
+                            stub or paths.DIST / "stub-submission.zip", keep=keep)
+    if problems:
+        print("check-upload FAILED:\n" + "\n".join(problems), file=sys.stderr)
+        return 1
+    print("check-upload passed: setup, the sandbox probe, reference full marks, stub zero")
+    return 0
