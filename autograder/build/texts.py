@@ -24,9 +24,16 @@ def _parts_line() -> str:
     return f"PARTS = {rubric.enabled_part_names()!r}"
 
 
+def _checkpoint_threshold() -> str:
+    item, t = rubric.ALL_ITEMS["checkpoint_accuracy"], rubric.THRESHOLDS["checkpoint_accuracy"]
+    return (f"{item.number} `checkpoint_accuracy` ({item.points:g} points): full credit from {t['full']:g} % CIFAR-10 "
+            f"test accuracy, linear from {t['partial']:g} % (0 at or below it).")
+
+
 # (file relative to the repository, region name) -> renderer
 MD_REGIONS: Dict[Tuple[str, str], Callable[[], str]] = {
     ("README.md", "rubric table"): rubric.markdown_table,
+    ("README.md", "checkpoint threshold"): _checkpoint_threshold,
 }
 # (file relative to the repository, assigned name) -> renderer of the whole line
 PY_LINES: Dict[Tuple[str, str], Callable[[], str]] = {
