@@ -269,3 +269,22 @@ def test_probe_process_watches_frameworks_too(tmp_path, student_tree, monkeypatc
     for item_id in ("training_step_own_model", "training_step_probe_model"):
         assert rows[item_id]["score"] == 0, rows[item_id]["output"]
         assert "sqlite3" in rows[item_id]["output"], rows[item_id]["output"]
+
+
+def test_framework_hidden_after_loading_is_still_caught(tmp_path, student_tree, monkeypatch):
+    """Loading a watched module, then deleting it from sys.modules and removing the watch: still caught."""
+    monkeypatch.setattr(rubric, "FORBIDDEN_IN_SECTION1", rubric.FORBIDDEN_IN_SECTION1 + ("sqlite3",))
+    hide = ("    grad_x = grad_out * (x > 0)\n",
+            "    import sys\n    __import__('sqli' + 'te3')\n"
+            "    for _name in [n for n in sys.modules if n.split('.')[0] == 'sqlite3']:\n"
+            "        del sys.modules[_name]\n"
+            "    grad_x = grad_out * (x > 0)\n")
+    rows = rows_of(submission(tmp_path / "hide", edits={"layers.py": [hide]}), "test_layers", student_tree)
+    assert all(row["score"] == 0 for row in rows.values()), rows
+    remove = ("    out = x @ w + b\n",
+              "    import sys\n    sys.meta_path[:] = [f for f in sys.meta_path if 'ImportLog' not in type(f).__name__]\n"
+              "    __import__('sqli' + 'te3')\n    del sys.modules['sqlite3']\n    out = x @ w + b\n")
+    rows = rows_of(submission(tmp_path / "remove", edits={"layers.py": [remove]}), "test_layers", student_tree)
+    for item_id, row in rows.items():
+        assert row["score"] == 0, (item_id, row["output"])
+        assert "Section 1 must use numpy only" in row["output"], row["output"]

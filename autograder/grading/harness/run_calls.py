@@ -66,9 +66,14 @@ class _ImportLog:
 _import_log = _ImportLog()
 
 
+WATCH_REMOVED = "a module it hid (it removed the checker's import watch)"
+
+
 def _loaded_watched() -> list:
-    """The watched top-level modules asked for or present in sys.modules so far, sorted."""
-    present = {name for name in _import_log.watch if name in _sys_modules}
+    """The watched top-level modules asked for or present in sys.modules (any submodule counts) so far, sorted."""
+    present = {name.partition(".")[0] for name in list(_sys_modules)} & _import_log.watch
+    if not any(finder is _import_log for finder in sys.meta_path):
+        _import_log.seen.add(WATCH_REMOVED)
     return sorted(present | _import_log.seen)
 
 
