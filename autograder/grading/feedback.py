@@ -302,18 +302,20 @@ def run_section1_calls(case_cls: Any, calls: list) -> dict:
     for call in calls:
         outcome = outcomes[call.id]
         if outcome.loaded:
-            outcomes[call.id] = Outcome("error", None, f"{_call_name(call)} loaded {', '.join(outcome.loaded)}: "
-                                        "Section 1 must use numpy only", outcome.seconds, outcome.loaded)
+            outcomes[call.id] = Outcome("error", None, f"{_loaded_text(call, outcome.loaded)}: Section 1 must use "
+                                        "numpy only", outcome.seconds, outcome.loaded)
             break
     return outcomes
 
 
-def _call_name(call: Any) -> str:
+def _loaded_text(call: Any, loaded: Sequence[str]) -> str:
+    """'relu_backward loaded torch' / 'your code loaded torch while the check forward_then_backward ran'."""
+    names = ", ".join(loaded)
     if call.procedure == "call":
-        return f"{call.func}"
+        return f"{call.func} loaded {names}"
     if call.procedure.endswith(".loaded_frameworks"):  # the batch's first call: only the import has run
-        return f"importing {call.module}.py"
-    return f"{call.module or 'the checked code'} (while {call.procedure.rpartition('.')[2]} ran)"
+        return f"importing {call.module}.py loaded {names}"
+    return f"your code loaded {names} while the check {call.procedure.rpartition('.')[2]} ran"
 
 
 def loaded_framework_problem(filename: str, calls: list, outcomes: dict,
@@ -324,8 +326,8 @@ def loaded_framework_problem(filename: str, calls: list, outcomes: dict,
         if outcome is not None and outcome.loaded:
             if call.procedure.endswith(".loaded_frameworks"):
                 return _import_message(submission_dir, filename, outcome.loaded)
-            return (f"{filename}: {_call_name(call)} loaded {', '.join(outcome.loaded)} while it ran (imported by "
-                    "a built name or inside a function): Section 1 must use numpy only")
+            return (f"{filename}: {_loaded_text(call, outcome.loaded)} (imported by a built name or inside a "
+                    "function): Section 1 must use numpy only")
     return None
 
 
