@@ -149,22 +149,42 @@ def _grader_failed(results: dict) -> bool:
     return bool(results.get("extra_data", {}).get("grader_failed"))
 
 
+TABLE_WIDTH = 110  # messages wrap at this width (never cut: the expected/got part is what a student needs)
+
+
+def _wrapped(text: str, indent: str) -> List[str]:
+    import textwrap
+    return textwrap.wrap(text, width=TABLE_WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
+
+
 def format_table(results: dict, show_hidden: bool = False) -> str:
-    """A readable table: number, name, score/max, first line of the message; hidden tests only with show_hidden."""
+    """A readable table: number, name, score/max, then the check's message in full (wrapped; a passed check's first
+    line only). Rows that are not visible to students yet are listed only with show_hidden, and without it nothing
+    printed depends on them (the total counts the listed rows only)."""
+    from autograder.grading.runner import count_phrase, format_score
     lines = []
     shown = [t for t in results["tests"] if show_hidden or t.get("visibility", "visible") == "visible"]
     width = max([len(t["name"]) for t in shown] + [4])
     width = min(width, 60)
     for test in shown:
-        first = (test.get("output") or "").strip().splitlines()
-        first_line = first[0][:100] if first else ""
-        mark = "" if test.get("visibility", "visible") == "visible" else f" [{test['visibility']}]"
+        mark = "" if test.get("visibility", "visible") == "visible" else f"  [{test['visibility']}]"
         lines.append(f"{test['number']:>5}  {test['name'][:width]:<{width}}  "
-                     f"{test['score']:>5g}/{test['max_score']:<4g} {first_line}{mark}")
-    total = sum(t["max_score"] for t in results["tests"])
-    hidden = len(results["tests"]) - len(shown)
-    lines.append(f"Total: {results['score']:g} / {total:g}"
-                 + (f" ({hidden} hidden tests not shown; --show-hidden shows them)" if hidden else ""))
+                     f"{format_score(test['score']):>6}/{format_score(test['max_score']):<4}{mark}")
+        message = [line for line in (test.get("output") or "").strip().splitlines() if line.strip()]
+        if test.get("status") == "passed":
+            message = message[:1]
+        for line in message:
+            lines.extend(_wrapped(line.strip(), "       "))
+    got = sum(t["score"] for t in shown)
+    possible = sum(t["max_score"] for t in shown)
+    not_listed = [t for t in results["tests"] if t not in shown]
+    total = f"Total: {format_score(got)} / {format_score(possible)}"
+    if not_listed:
+        n = len(not_listed)
+        total += (f" (the checks listed; {count_phrase(n, 'more check')} not listed: --show-hidden lists "
+                  f"{'it' if n == 1 else 'them'})")
+    lines.append(total)
     if results.get("output"):
         lines.append(results["output"])
     return "\n".join(lines)
@@ -256,6 +276,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             runner.write_results(results, results_path)
         if runner.infrastructure_fault(results):
             return _autograder_fault(results, results_path)
-        print(format_table(results, show_hidden=True))
+        # Gradescope keeps this stdout from students, but print only what they may see anyway (no hidden rows).
+        print(format_table(results, show_hidden=False))
         return EXIT_GRADER_FAILED if _grader_failed(results) else EXIT_OK
     return EXIT_USAGE

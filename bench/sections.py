@@ -211,6 +211,7 @@ def bench_cifar(notes: List[str]) -> List[Row]:
             wall_total = time.perf_counter() - start
             with open(f"{tmp}/ck.pkl", "rb") as handle:  # our own reference checkpoint, written just now
                 params = pickle.load(handle)
+            params.pop("_training", None)  # the training record next to the weights
     finally:
         sys.path.remove(neuralnet)
         for name in ("train", "data", "layers", "optim", "two_layer_net", "utils", "classifier"):

@@ -8,6 +8,10 @@ import pickle
 import numpy as np
 
 
+# The checkpoint key of the training record (a dict: hyper-parameters, loss history, accuracies), not a parameter.
+TRAINING_KEY = "_training"
+
+
 class Classifier:
     """Base class of a classifier of N inputs of dimension D into C classes."""
 
@@ -48,10 +52,17 @@ class Classifier:
         scores, _ = self.forward(X)
         return np.argmax(scores, axis=1)
 
-    def save(self, path):
-        """Pickle parameters() (dict name -> array) to ``path``."""
+    def save(self, path, training=None):
+        """Pickle parameters() (dict name -> array) to ``path``.
+
+        ``training`` (optional): how the model was made (train.py passes its hyper-parameters and loss history),
+        stored under the key TRAINING_KEY next to the parameters; :meth:`load` and the grader use only the arrays.
+        """
+        checkpoint = dict(self.parameters())
+        if training is not None:
+            checkpoint[TRAINING_KEY] = training
         with open(path, "wb") as handle:
-            pickle.dump(self.parameters(), handle)
+            pickle.dump(checkpoint, handle)
 
     @classmethod
     def load(cls, path):
@@ -62,6 +73,7 @@ class Classifier:
         """
         with open(path, "rb") as handle:
             saved = pickle.load(handle)
+        saved = {name: value for name, value in saved.items() if name != TRAINING_KEY}
         model = cls()
         params = model.parameters()
         missing = sorted(set(params) - set(saved))

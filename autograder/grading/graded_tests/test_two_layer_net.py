@@ -38,17 +38,31 @@ def _dtype_note(checks: Checks, value) -> None:
         checks.note(FLOAT32_NOTE.format(dtypes=", ".join(sorted({str(d) for d in dtypes}))))
 
 
-def _rows_well_formed(rows) -> bool:
-    """Whether describe_init's report has its form: dicts with name and type, and for arrays shape and statistics."""
+def _init_rows(rows):
+    """describe_init's report with the statistics computed HERE (never in the student's process), or None when the
+    report does not have its form.
+
+    Each row: {"name", "type"} and, for number arrays, "shape", "dtype", "mean", "std", "max_abs" (float64).
+    """
     if not isinstance(rows, list):
-        return False
+        return None
+    out = []
     for r in rows:
         if not isinstance(r, dict) or not {"name", "type"} <= set(r):
-            return False
-        if "shape" in r and not (isinstance(r["shape"], (list, tuple)) and
-                                 all(isinstance(r.get(k), float) for k in ("mean", "std", "max_abs"))):
-            return False
-    return True
+            return None
+        row = {"name": str(r["name"]), "type": str(r["type"])}
+        value = r.get("value")
+        if value is not None:
+            if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
+                return None
+            v = value.astype(np.float64)
+            finite = v[np.isfinite(v)] if v.size else v
+            row.update(shape=tuple(int(s) for s in value.shape), dtype=str(value.dtype),
+                       mean=float(v.mean()) if v.size else 0.0, std=float(v.std()) if v.size else 0.0,
+                       max_abs=float(np.abs(v).max()) if v.size else 0.0,
+                       distinct=int(np.unique(finite).size))
+        out.append(row)
+    return out
 
 
 def _weights(rng, dims, bias_shift=0.0) -> list:
@@ -117,22 +131,31 @@ class TestTwoLayerNet(GradedTestCase):
         checks = Checks("TwoLayerNet init")
         small, big = self.out["init/small"], self.out["init/big"]
         problem = outcome_problem(small, "TwoLayerNet.__init__") or outcome_problem(big, "TwoLayerNet.__init__")
-        for rows in ([] if problem else [small.value, big.value]):
-            if not _rows_well_formed(rows):
+        small_rows = big_rows = None
+        if not problem:
+            small_rows, big_rows = _init_rows(small.value), _init_rows(big.value)
+            if small_rows is None or big_rows is None:
                 problem = ("the checker's report is not in the form it sends (did your code change the checker "
                            "running next to it?)")
         if problem:
             for label in ("shapes", "weight scale", "zero biases"):
                 checks.fail(label, 1, problem)
             return feedback.finish(self, checks, set_score, "two_layer_init")
-        shape_problem = self._shape_problem(small.value, DIMS) or self._shape_problem(big.value, BIG_DIMS)
-        checks.add("shapes", 1, shape_problem and f"TwoLayerNet init: {shape_problem}.")
-        rows = [r for r in big.value if "shape" in r]
+        shape_problem = self._shape_problem(small_rows, DIMS) or self._shape_problem(big_rows, BIG_DIMS)
+        rows = [r for r in big_rows if "shape" in r]
         weights = [r for r in rows if len(r["shape"]) == 2]
         biases = [r for r in rows if len(r["shape"]) == 1]
+        # Arrays of the right shape filled with one value (np.zeros, np.ones) are no initialization: the shapes and
+        # the zero biases count only once the weights are drawn at random.
+        constant = [f"{r['name']} {tuple(r['shape'])}" for r in weights if r["distinct"] <= 1]
+        not_drawn = constant and (f"TwoLayerNet init: every entry of {', '.join(constant)} has the same value; "
+                                  f"the weights must be drawn at random (weight_scale * randn), so shapes and "
+                                  f"biases earn nothing yet.")
+        checks.add("shapes", 1, (shape_problem and f"TwoLayerNet init: {shape_problem}.") or not_drawn)
         scale_problems = []
         for r in weights:
-            if abs(r["std"] - BIG_SCALE) > STD_TOL * BIG_SCALE or abs(r["mean"]) > STD_TOL * BIG_SCALE:
+            if (abs(r["std"] - BIG_SCALE) > STD_TOL * BIG_SCALE or abs(r["mean"]) > STD_TOL * BIG_SCALE
+                    or r["distinct"] < r["shape"][0]):  # a handful of repeated values is no Gaussian draw
                 scale_problems.append(f"{r['name']} {tuple(r['shape'])} has mean {r['mean']:.3g} and std "
                                       f"{r['std']:.3g}")
         if not weights:
@@ -143,7 +166,8 @@ class TestTwoLayerNet(GradedTestCase):
         nonzero = [f"{r['name']} (max |value| {r['max_abs']:.3g})" for r in biases if r["max_abs"] != 0.0]
         if not biases:
             nonzero.append("no 1-D bias vectors found")
-        checks.add("zero biases", 1, nonzero and f"TwoLayerNet init: biases must start at zero: {', '.join(nonzero)}.")
+        checks.add("zero biases", 1, (nonzero and f"TwoLayerNet init: biases must start at zero: "
+                                              f"{', '.join(nonzero)}.") or not_drawn)
         return feedback.finish(self, checks, set_score, "two_layer_init")
 
     # -- forward -----------------------------------------------------------------------------------------------

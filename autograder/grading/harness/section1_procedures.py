@@ -135,21 +135,20 @@ def _load_by_shape(params, arrays):
 
 
 def describe_init(module, dims, weight_scale):
-    """Build TwoLayerNet(*dims, weight_scale) and describe its parameters, in the order of parameters().
+    """Build TwoLayerNet(*dims, weight_scale) and send back its parameters as they are, in the order of parameters().
+
+    No statistic is taken here: this process runs the student's code, which may have patched numpy; the grader
+    computes mean, std and max |value| of the arrays itself.
 
     Returns:
-        list of dicts {"name": str, "type": str, "shape": tuple of int, "dtype": str, "mean": float, "std": float,
-        "max_abs": float} (the statistics only for numpy arrays).
+        list of dicts {"name": str, "type": str, "value": the array (numpy number arrays only; absent otherwise)}.
     """
     params = _parameters(_build(module, dims, weight_scale))
     rows = []
     for name, value in params.items():
         row = {"name": str(name), "type": type(value).__name__}
         if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
-            v = value.astype(np.float64)
-            row.update(shape=tuple(int(s) for s in value.shape), dtype=str(value.dtype),
-                       mean=float(v.mean()) if v.size else 0.0, std=float(v.std()) if v.size else 0.0,
-                       max_abs=float(np.abs(v).max()) if v.size else 0.0)
+            row["value"] = np.array(value, copy=True)
         rows.append(row)
     return rows
 
