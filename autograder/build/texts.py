@@ -205,19 +205,17 @@ def _render_file(relative: str, text: str) -> str:
     for (path, name), _ in MD_REGIONS.items():
         if path == relative and name not in found:
             raise StaleText(f"{relative}: the markers of the generated region '{name}' are missing")
-    for (path, name), render in PY_LINES.items():
+    # Whole generated lines: `NAME = ...` assignments (PY_LINES) and lines starting with a prefix (PREFIX_LINES).
+    lines = [(path, rf"^{re.escape(name)} = .*$", f"the generated line '{name} = ...'", render)
+             for (path, name), render in PY_LINES.items()]
+    lines += [(path, rf"^{re.escape(prefix)}.*$", f"the generated line starting {prefix.strip()!r}", render)
+              for (path, prefix), render in PREFIX_LINES.items()]
+    for path, regex, what, render in lines:
         if path != relative:
             continue
-        pattern = re.compile(rf"^{re.escape(name)} = .*$", re.M)
+        pattern = re.compile(regex, re.M)
         if not pattern.search(text):
-            raise StaleText(f"{relative}: the generated line '{name} = ...' is missing")
-        text = pattern.sub(lambda m: render(), text, count=1)
-    for (path, prefix), render in PREFIX_LINES.items():
-        if path != relative:
-            continue
-        pattern = re.compile(rf"^{re.escape(prefix)}.*$", re.M)
-        if not pattern.search(text):
-            raise StaleText(f"{relative}: the generated line starting {prefix.strip()!r} is missing")
+            raise StaleText(f"{relative}: {what} is missing")
         text = pattern.sub(lambda m: render(), text, count=1)
     return text
 
