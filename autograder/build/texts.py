@@ -141,6 +141,8 @@ PREFIX_LINES: Dict[Tuple[str, str], Callable[[], str]] = {
         lambda: f"    python train.py --overfit    # your overfit setting ({overfit_target()})",
     ("neuralnet/train.py", "    #     # TODO: an overfit setting"):
         lambda: f"    #     # TODO: an overfit setting ({overfit_target()}): change these values",
+    ("neuralnet/train.py", "    #     # TODO: your best model"):
+        lambda: f"    #     # TODO: your best model ({best_target()}): change these values",
     ("neuralnet/train.py", "Targets: the best model"):
         lambda: f"Targets: the best model {best_target()}; the overfit setting {overfit_target()}.",
 }
