@@ -224,6 +224,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p_check.add_argument("--reference", type=Path, default=None, help="default: dist/reference-submission.zip")
     p_check.add_argument("--stub", type=Path, default=None, help="default: dist/stub-submission.zip")
     p_check.add_argument("--keep", action="store_true", help="keep the temporary root (printed) for inspection")
+    p_check.add_argument("--docker", nargs="?", const="", default=None, metavar="IMAGE",
+                         help="run the same inside Gradescope's base image with its 0.5 vCPU / 768 MB (needs docker "
+                              "and the network; default image gradescope/autograder-base:ubuntu-22.04)")
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -259,7 +262,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     if args.command == "check-upload":
         from autograder import upload_check
-        return upload_check.main(args.zip, args.reference, args.stub, keep=args.keep)
+        return upload_check.main(args.zip, args.reference, args.stub, keep=args.keep, docker=args.docker)
     if args.command == "run":
         root = args.root if args.root is not None else default_root()
         results_path = root / "results" / "results.json"

@@ -210,12 +210,74 @@ def check_upload(zip_path: Path, reference: Optional[Path], stub: Optional[Path]
     return problems
 
 
+DOCKER_IMAGE = "gradescope/autograder-base:ubuntu-22.04"  # Gradescope's Ubuntu 22.04 / Python 3.10 base image
+DOCKER_LIMITS = ("--cpus=0.5", "--memory=768m")  # Gradescope's defaults, which the rubric's limits are sized for
+
+
+def docker_command(zip_path: Path, reference: Path, stub: Path, image: str = DOCKER_IMAGE) -> List[str]:
+    """``docker run`` of the full rehearsal: the zip's setup.sh online (apt, pip, Python 3.10) inside Gradescope's
+    image, then run_autograder on the reference and the stub; each run prints ``<name>: score <s> / <max>``."""
+    mounts = [f"{zip_path.resolve()}:/dist/autograder.zip:ro", f"{reference.resolve()}:/dist/reference.zip:ro",
+              f"{stub.resolve()}:/dist/stub.zip:ro"]
+    unzip = 'python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])"'
+    score = ('python3 -c "import json; r = json.load(open(\'/autograder/results/results.json\')); '
+             'print(r[\'score\'], \'/\', sum(t[\'max_score\'] for t in r[\'tests\']))"')
+    script = (f"set -e; mkdir -p /autograder/source /autograder/submission /autograder/results; "
+              f"{unzip} /dist/autograder.zip /autograder/source; chmod +x /autograder/source/setup.sh "
+              f"/autograder/source/run_autograder; cd /autograder/source; bash setup.sh; "
+              f"cp run_autograder /autograder/; "
+              f"for s in reference stub; do rm -rf /autograder/submission/* /autograder/results/*; "
+              f"{unzip} /dist/$s.zip /autograder/submission; (cd /autograder && timeout {RUN_TIMEOUT_S} "
+              f"/autograder/run_autograder > /dev/null) || echo \"$s: run_autograder failed\"; echo \"$s: score $({score})\"; done")
+    command = ["docker", "run", "--rm", *DOCKER_LIMITS]
+    for mount in mounts:
+        command += ["-v", mount]
+    return command + [image, "bash", "-c", script]
+
+
+def parse_docker_scores(output: str) -> Dict[str, tuple]:
+    """``{"reference": (score, max), "stub": (score, max)}`` from docker_command's output."""
+    scores = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0] in ("reference:", "stub:") and parts[1] == "score" and parts[3] == "/":
+            try:
+                scores[parts[0][:-1]] = (float(parts[2]), float(parts[4]))
+            except ValueError:
+                continue
+    return scores
+
+
+def check_in_docker(zip_path: Path, reference: Path, stub: Path, image: str = DOCKER_IMAGE) -> List[str]:
+    """The same check inside Gradescope's image (needs docker and, for setup.sh's apt and pip, the network)."""
+    if shutil.which("docker") is None:
+        return ["docker is not installed here (check-upload without --docker runs the same steps on this machine)"]
+    proc = subprocess.run(docker_command(zip_path, reference, stub, image), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    print(proc.stdout[-4000:])
+    scores = parse_docker_scores(proc.stdout)
+    problems = [] if proc.returncode == 0 else [f"docker run exited {proc.returncode}"]
+    if "reference" not in scores or scores["reference"][0] < scores["reference"][1] - 1e-6:
+        problems.append(f"reference: {scores.get('reference', 'no score')}, not full marks")
+    if "stub" not in scores or scores["stub"][0] != 0:
+        problems.append(f"stub: {scores.get('stub', 'no score')}; the untouched starter must score 0")
+    return problems
+
+
 def main(zip_path: Optional[Path] = None, reference: Optional[Path] = None, stub: Optional[Path] = None,
-         keep: bool = False) -> int:
+         keep: bool = False, docker: Optional[str] = None) -> int:
     zip_path = zip_path or paths.DIST / "autograder.zip"
     if not zip_path.is_file():
         print(f"error: {zip_path} does not exist (build it with `python -m autograder build`)", file=sys.stderr)
         return 2
+    if docker is not None:
+        problems = check_in_docker(zip_path, reference or paths.DIST / "reference-submission.zip",
+                                   stub or paths.DIST / "stub-submission.zip", docker or DOCKER_IMAGE)
+        if problems:
+            print("check-upload --docker FAILED:\n" + "\n".join(problems), file=sys.stderr)
+            return 1
+        print(f"check-upload --docker passed in {docker or DOCKER_IMAGE}: reference full marks, stub zero")
+        return 0
     if os.geteuid() != 0:
         print("error: check-upload runs setup.sh as Gradescope does, as root (it changes owners and modes, and the "
               "sandbox needs root for its per-run uids); run it as root or in Docker (autograder/gradescope/README.md)",

@@ -231,3 +231,18 @@ def test_setup_never_runs_the_first_python3_on_the_path():
     assert bare == [], bare
     assert "PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3.10}" in text
     assert 'case "$PYTHON" in /*)' in text  # offline mode refuses a bare name too
+
+
+def test_check_upload_docker_runs_the_zip_in_gradescopes_image_with_its_limits(tmp_path, monkeypatch):
+    from autograder import upload_check
+    zips = [tmp_path / name for name in ("autograder.zip", "ref.zip", "stub.zip")]
+    command = upload_check.docker_command(*zips)
+    assert command[:3] == ["docker", "run", "--rm"] and "--cpus=0.5" in command and "--memory=768m" in command
+    assert upload_check.DOCKER_IMAGE in command and f"{zips[0]}:/dist/autograder.zip:ro" in command
+    script = command[-1]
+    assert "bash setup.sh" in script and "/autograder/run_autograder" in script  # the zip's own scripts
+    assert upload_check.parse_docker_scores("noise\nreference: score 85.0 / 85.0\nstub: score 0.0 / 85.0\n") == {
+        "reference": (85.0, 85.0), "stub": (0.0, 85.0)}
+    monkeypatch.setattr(upload_check.shutil, "which", lambda name: None)
+    problems = upload_check.check_in_docker(*zips)
+    assert problems and "docker is not installed" in problems[0]
