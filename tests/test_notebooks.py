@@ -23,6 +23,8 @@ from autograder.grading import rubric
 from autograder.grading.graded_tests import test_notebooks as graded_notebooks
 from autograder.grading.runner import grade_folder
 
+import notebook_fakes as fakes
+
 PART1 = paths.KIT / "part1.ipynb"
 PART2 = paths.KIT / "part2.ipynb"
 # Lines that exist only in the reference solutions; none may reach the student notebooks.
@@ -67,11 +69,8 @@ def _fake_executed_notebook(outputs_per_cell):
     return nb
 
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-
-
-def _figure():
-    return nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})
+def _figure(width=640, height=480):
+    return fakes.figure(width, height)
 
 
 def _stream(text: str):
@@ -124,13 +123,13 @@ def test_imagenet_class_index_is_the_exact_keras_file(imagenet_class_index):
 def test_inspect_notebook_finds_errors_unexecuted_cells_figures_and_text():
     nb = _fake_executed_notebook([
         [_stream("Total params: 10\nTrainable params: 10\n")],
-        [_figure(), _figure()],
+        [_figure(), _figure(), _figure(1, 1), _figure(99, 400)],  # the last two are too small to be figures
         [nbformat.v4.new_output("error", ename="ValueError", evalue="bad shape", traceback=[])],
     ])
     nb.cells.append(nbformat.v4.new_code_cell("y = 2"))  # never run
     nb.cells.append(nbformat.v4.new_code_cell("   "))  # empty: does not need to run
     report = graded_notebooks.inspect_notebook(nb)
-    assert report.code_cells == 5 and report.images == 2
+    assert report.code_cells == 5 and report.images == 2 and report.tiny_images == 2
     assert report.unexecuted == [4]
     assert report.errors == ["code cell 3: ValueError: bad shape"]
     assert "Trainable params" in report.text
@@ -153,26 +152,28 @@ def test_accuracy_score_thresholds(accuracy, expected):
     assert score == pytest.approx(expected, abs=1e-9)
 
 
-def test_error_output_loses_the_executed_points(tmp_path):
-    summary = [_stream("Total params: 10\nTrainable params: 10\n")]
-    good = _fake_executed_notebook([summary, [_figure()], [_figure()], [_figure()]])
-    nbformat.write(good, str(tmp_path / "part1.ipynb"))
+def test_error_output_loses_the_executed_points(tmp_path, fashion_mnist_root):
+    fakes.traced_export(tmp_path / "part1_model.pt", "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))")
+    test_set = graded_notebooks.fashion_mnist_test_set(None)
+    parameters, accuracy = fakes.export_facts(tmp_path / "part1_model.pt", *test_set)
+    outputs = fakes.part1_outputs(parameters, accuracy)
+    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
     results = _grade(tmp_path)
     points = rubric.RUBRIC["part1_notebook"].points
     assert results["part1_notebook"]["score"] == pytest.approx(points)
     assert results["part1_notebook"]["status"] == "passed"
     assert "executed without errors" in results["part1_notebook"]["output"]
 
-    # The accuracy plot's cell deleted: sample images and confusion matrix alone are not enough.
-    nbformat.write(_fake_executed_notebook([summary, [_figure()], [_figure()]]), str(tmp_path / "part1.ipynb"))
+    # The accuracy plot's output deleted: sample images and confusion matrix alone are not enough.
+    outputs['plt.savefig("part1.png"'] = []
+    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
     results = _grade(tmp_path)
     assert results["part1_notebook"]["score"] == pytest.approx(3 * points / 4)
     assert "expected at least 3 figures" in results["part1_notebook"]["output"]
 
-    broken = _fake_executed_notebook([summary, [_figure()], [_figure()], [_figure()],
-                                      [nbformat.v4.new_output("error", ename="RuntimeError", evalue="CUDA error",
-                                                              traceback=[])]])
-    nbformat.write(broken, str(tmp_path / "part1.ipynb"))
+    outputs['plt.savefig("part1.png"'] = [fakes.figure(), nbformat.v4.new_output(
+        "error", ename="RuntimeError", evalue="CUDA error", traceback=[])]
+    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
     results = _grade(tmp_path)
     assert results["part1_notebook"]["score"] == pytest.approx(points / 2)
     assert results["part1_notebook"]["status"] == "failed"
