@@ -243,6 +243,7 @@ def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_ki
         assert graded_notebooks.execution_problems(report) == [], name
     part1 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part1.ipynb"), as_version=4))
     assert "2 epochs" in part1.text  # the PART1_MAX_EPOCHS cap took effect
+    assert "Warning" not in part1.text, "part1's saved outputs carry a warning (issue 8)"
     assert part1.images >= 3  # sample images, accuracy per epoch, confusion matrix
     part2 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part2.ipynb"), as_version=4))
     assert "model: " in part2.text
@@ -260,3 +261,29 @@ def test_reference_submission_gets_full_marks_for_section2(executed_kit, tmp_pat
         assert results[item_id]["score"] == pytest.approx(rubric.RUBRIC[item_id].points), results[item_id]
         assert results[item_id]["status"] == "passed", results[item_id]
     assert "Fashion-MNIST test accuracy" in results["part1_accuracy"]["output"]
+
+
+def test_part1_export_cell_saves_and_reloads_without_warnings(tmp_path):
+    """Issue 8: part1's saved outputs carry no deprecation warnings. The given export cell is run on a tiny model with
+    every warning turned into an error (torch.jit.trace, save and load all warn in the pinned torch)."""
+    nb = nbformat.read(str(PART1), as_version=4)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code" and 'exported.save("part1_model.pt")' in c.source)
+    (tmp_path / "cell.py").write_text(cell, encoding="utf-8")
+    script = (
+        "import os, warnings, torch, torch.nn as nn\n"
+        "torch.manual_seed(0)\n"
+        "device = torch.device('cpu')\n"
+        "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n"
+        "test_data = torch.utils.data.TensorDataset(torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,)))\n"
+        "test_loader = torch.utils.data.DataLoader(test_data, batch_size=16)\n"
+        "with torch.no_grad():\n"
+        "    test_predictions = model(test_data.tensors[0]).argmax(dim=1)\n"
+        "test_labels = test_data.tensors[1]\n"
+        "with open('cell.py') as handle:\n"
+        "    source = handle.read()\n"
+        "warnings.simplefilter('error')\n"
+        "exec(compile(source, 'part1 export cell', 'exec'))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "same prediction as the model for 100.00 %" in done.stdout, done.stdout
