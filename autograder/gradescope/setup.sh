@@ -16,6 +16,9 @@ rm -rf /var/lib/apt/lists/*
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --no-cache-dir pip==24.3.1  # pinned, like everything else
 "$VENV/bin/python" -m pip install --no-cache-dir -r "$SOURCE/autograder/gradescope/requirements.txt"
+# part2's first choice of network: torchvision's squeezenet1_1 ImageNet weights, into root's torch cache, where the
+# grader finds them and copies them into the sandbox to classify the students' images again (5.4).
+"$VENV/bin/python" -c "import torchvision; torchvision.models.squeezenet1_1(weights='IMAGENET1K_V1')"
 # Student code runs inside the sandbox as another user with this same interpreter: it must stay readable.
 chmod -R a+rX "$VENV"
 
