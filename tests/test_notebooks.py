@@ -237,7 +237,8 @@ def executed_kit(tmp_path_factory, fashion_mnist_root):
 @pytest.mark.slow
 def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_kit):
     assert (executed_kit / "part1_model.pt").stat().st_size > 10_000
-    assert (executed_kit / "part1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("part1.png", "img1.png", "img2.png"):  # img1/img2: the images part2 classified, handed in
+        assert (executed_kit / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     for name in ("part1.ipynb", "part2.ipynb"):
         report = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / name), as_version=4))
         assert graded_notebooks.execution_problems(report) == [], name
@@ -254,7 +255,7 @@ def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_ki
 
 @pytest.mark.slow
 def test_reference_submission_gets_full_marks_for_section2(executed_kit, tmp_path):
-    for name in ("part1.ipynb", "part2.ipynb", "part1_model.pt"):
+    for name in ("part1.ipynb", "part2.ipynb", "part1_model.pt", "img1.png", "img2.png"):
         shutil.copyfile(executed_kit / name, tmp_path / name)
     results = _grade(tmp_path)
     for item_id in ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions"):
