@@ -6,7 +6,7 @@ Usage (from the kit folder, the one holding this file):
 
 It collects the files to hand in from their places in the kit (backprop/functions.py, neuralnet/layers.py,
 neuralnet/train.py, neuralnet/two_layer_net.py, neuralnet/checkpoint.pkl, part1.ipynb, part2.ipynb,
-part1_model.pt), refuses with the list of what is missing and how to produce it, writes UNIQNAME.zip holding one
+part1_model.pt, img1.png, img2.png), refuses with the list of what is missing and how to produce it, writes UNIQNAME.zip holding one
 folder UNIQNAME/ with those files, and finally runs check_submission.py's checks on the zip.
 """
 from __future__ import annotations
