@@ -565,9 +565,13 @@ class TestNotebooks(GradedTestCase):
 
     def _export(self) -> ExportResult:
         """The part1 export evaluated in the sandbox once per submission (5.1 and 5.2 both use it)."""
-        key = str(self.submission_dir)
+        model_path = self.submission_dir / MODEL_FILE
+        try:
+            stat = model_path.lstat()
+            key = f"{model_path}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+        except OSError:
+            key = f"{model_path}:missing"
         if key not in self._exports:
-            model_path = self.submission_dir / MODEL_FILE
             if not model_path.is_file() or model_path.is_symlink():
                 result = ExportResult(None, f"{MODEL_FILE} not found in the submission: the last cell of "
                                             f"part1.ipynb writes it; hand it in with the notebook.")
