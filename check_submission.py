@@ -9,6 +9,7 @@ It prints each problem it finds and exits with status 1, or prints a summary of 
 The zip must hold exactly one folder, named after your uniqname, with these files directly inside it:
 
     functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
+    img1.png  img2.png
 
 The folder must have the zip's name without `.zip` (jdoe.zip holds jdoe/), so that you hand in your own folder and
 not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks the folder against UNIQNAME instead.
@@ -60,6 +61,8 @@ PART_FILES = {
             "part1_model.pt",
             "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
         ),
+        "img1.png": ("img1.png", "run part2.ipynb to the end; its predictions cell saves the images it classified"),
+        "img2.png": ("img2.png", "run part2.ipynb to the end; its predictions cell saves the images it classified"),
     },
 }
 

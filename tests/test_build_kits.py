@@ -252,7 +252,8 @@ def _dummy_kit(root: Path) -> Path:
         "open('part1_model.pt', 'wb').write(os.environ['MPLBACKEND'].encode())\nprint(root)")]
     nbformat.write(part1, str(kit / "part1.ipynb"))
     part2 = nbformat.v4.new_notebook()
-    part2.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
+    part2.cells = [nbformat.v4.new_code_cell(
+        "for key in ('img1', 'img2'):\n    open(f'{key}.png', 'wb').write(key.encode())\nprint(6 * 7)")]
     nbformat.write(part2, str(kit / "part2.ipynb"))
     return kit
 
@@ -263,7 +264,9 @@ def test_reference_artifacts_with_a_dummy_kit(tmp_path, cifar10_dir, fashion_mni
 
     kit = _dummy_kit(tmp_path)
     artifacts = reference_artifacts.build(kit, cache_root=tmp_path / "cache")
-    assert sorted(artifacts) == ["checkpoint.pkl", "part1.ipynb", "part1_model.pt", "part2.ipynb"]
+    assert sorted(artifacts) == ["checkpoint.pkl", "img1.png", "img2.png", "part1.ipynb", "part1_model.pt",
+                                 "part2.ipynb"]
+    assert artifacts["img1.png"].read_bytes() == b"img1"
     assert artifacts["part1_model.pt"].read_bytes() == b"Agg"
     assert artifacts["part1.ipynb"].parent == artifacts["part1_model.pt"].parent
     assert len({path.parent for path in artifacts.values()}) == 3  # one cache folder per step
@@ -277,7 +280,7 @@ def test_reference_artifacts_with_a_dummy_kit(tmp_path, cifar10_dir, fashion_mni
     assert reference_artifacts.build(kit, cache_root=tmp_path / "cache") == artifacts
     assert capsys.readouterr().out.count("reusing") == 3
     part2 = nbformat.read(str(kit / "part2.ipynb"), as_version=4)
-    part2.cells[0].source = "print(6 * 9)"
+    part2.cells[0].source = part2.cells[0].source.replace("6 * 7", "6 * 9")
     nbformat.write(part2, str(kit / "part2.ipynb"))
     again = reference_artifacts.build(kit, cache_root=tmp_path / "cache")
     log = capsys.readouterr().out

@@ -23,6 +23,8 @@ from autograder.grading import rubric
 from autograder.grading.graded_tests import test_notebooks as graded_notebooks
 from autograder.grading.runner import grade_folder
 
+import notebook_fakes as fakes
+
 PART1 = paths.KIT / "part1.ipynb"
 PART2 = paths.KIT / "part2.ipynb"
 # Lines that exist only in the reference solutions; none may reach the student notebooks.
@@ -67,11 +69,8 @@ def _fake_executed_notebook(outputs_per_cell):
     return nb
 
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-
-
-def _figure():
-    return nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})
+def _figure(width=640, height=480):
+    return fakes.figure(width, height)
 
 
 def _stream(text: str):
@@ -124,13 +123,13 @@ def test_imagenet_class_index_is_the_exact_keras_file(imagenet_class_index):
 def test_inspect_notebook_finds_errors_unexecuted_cells_figures_and_text():
     nb = _fake_executed_notebook([
         [_stream("Total params: 10\nTrainable params: 10\n")],
-        [_figure(), _figure()],
+        [_figure(), _figure(), _figure(1, 1), _figure(99, 400)],  # the last two are too small to be figures
         [nbformat.v4.new_output("error", ename="ValueError", evalue="bad shape", traceback=[])],
     ])
     nb.cells.append(nbformat.v4.new_code_cell("y = 2"))  # never run
     nb.cells.append(nbformat.v4.new_code_cell("   "))  # empty: does not need to run
     report = graded_notebooks.inspect_notebook(nb)
-    assert report.code_cells == 5 and report.images == 2
+    assert report.code_cells == 5 and report.images == 2 and report.tiny_images == 2
     assert report.unexecuted == [4]
     assert report.errors == ["code cell 3: ValueError: bad shape"]
     assert "Trainable params" in report.text
@@ -153,26 +152,28 @@ def test_accuracy_score_thresholds(accuracy, expected):
     assert score == pytest.approx(expected, abs=1e-9)
 
 
-def test_error_output_loses_the_executed_points(tmp_path):
-    summary = [_stream("Total params: 10\nTrainable params: 10\n")]
-    good = _fake_executed_notebook([summary, [_figure()], [_figure()], [_figure()]])
-    nbformat.write(good, str(tmp_path / "part1.ipynb"))
+def test_error_output_loses_the_executed_points(tmp_path, fashion_mnist_root):
+    fakes.traced_export(tmp_path / "part1_model.pt", "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))")
+    test_set = graded_notebooks.fashion_mnist_test_set(None)
+    parameters, accuracy = fakes.export_facts(tmp_path / "part1_model.pt", *test_set)
+    outputs = fakes.part1_outputs(parameters, accuracy)
+    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
     results = _grade(tmp_path)
     points = rubric.RUBRIC["part1_notebook"].points
     assert results["part1_notebook"]["score"] == pytest.approx(points)
     assert results["part1_notebook"]["status"] == "passed"
     assert "executed without errors" in results["part1_notebook"]["output"]
 
-    # The accuracy plot's cell deleted: sample images and confusion matrix alone are not enough.
-    nbformat.write(_fake_executed_notebook([summary, [_figure()], [_figure()]]), str(tmp_path / "part1.ipynb"))
+    # The accuracy plot's output deleted: sample images and confusion matrix alone are not enough.
+    outputs['plt.savefig("part1.png"'] = []
+    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
     results = _grade(tmp_path)
     assert results["part1_notebook"]["score"] == pytest.approx(3 * points / 4)
     assert "expected at least 3 figures" in results["part1_notebook"]["output"]
 
-    broken = _fake_executed_notebook([summary, [_figure()], [_figure()], [_figure()],
-                                      [nbformat.v4.new_output("error", ename="RuntimeError", evalue="CUDA error",
-                                                              traceback=[])]])
-    nbformat.write(broken, str(tmp_path / "part1.ipynb"))
+    outputs['plt.savefig("part1.png"'] = [fakes.figure(), nbformat.v4.new_output(
+        "error", ename="RuntimeError", evalue="CUDA error", traceback=[])]
+    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
     results = _grade(tmp_path)
     assert results["part1_notebook"]["score"] == pytest.approx(points / 2)
     assert results["part1_notebook"]["status"] == "failed"
@@ -236,12 +237,14 @@ def executed_kit(tmp_path_factory, fashion_mnist_root):
 @pytest.mark.slow
 def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_kit):
     assert (executed_kit / "part1_model.pt").stat().st_size > 10_000
-    assert (executed_kit / "part1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("part1.png", "img1.png", "img2.png"):  # img1/img2: the images part2 classified, handed in
+        assert (executed_kit / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     for name in ("part1.ipynb", "part2.ipynb"):
         report = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / name), as_version=4))
         assert graded_notebooks.execution_problems(report) == [], name
     part1 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part1.ipynb"), as_version=4))
     assert "2 epochs" in part1.text  # the PART1_MAX_EPOCHS cap took effect
+    assert "Warning" not in part1.text, "part1's saved outputs carry a warning (issue 8)"
     assert part1.images >= 3  # sample images, accuracy per epoch, confusion matrix
     part2 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part2.ipynb"), as_version=4))
     assert "model: " in part2.text
@@ -252,10 +255,36 @@ def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_ki
 
 @pytest.mark.slow
 def test_reference_submission_gets_full_marks_for_section2(executed_kit, tmp_path):
-    for name in ("part1.ipynb", "part2.ipynb", "part1_model.pt"):
+    for name in ("part1.ipynb", "part2.ipynb", "part1_model.pt", "img1.png", "img2.png"):
         shutil.copyfile(executed_kit / name, tmp_path / name)
     results = _grade(tmp_path)
     for item_id in ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions"):
         assert results[item_id]["score"] == pytest.approx(rubric.RUBRIC[item_id].points), results[item_id]
         assert results[item_id]["status"] == "passed", results[item_id]
     assert "Fashion-MNIST test accuracy" in results["part1_accuracy"]["output"]
+
+
+def test_part1_export_cell_saves_and_reloads_without_warnings(tmp_path):
+    """Issue 8: part1's saved outputs carry no deprecation warnings. The given export cell is run on a tiny model with
+    every warning turned into an error (torch.jit.trace, save and load all warn in the pinned torch)."""
+    nb = nbformat.read(str(PART1), as_version=4)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code" and 'exported.save("part1_model.pt")' in c.source)
+    (tmp_path / "cell.py").write_text(cell, encoding="utf-8")
+    script = (
+        "import os, warnings, torch, torch.nn as nn\n"
+        "torch.manual_seed(0)\n"
+        "device = torch.device('cpu')\n"
+        "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n"
+        "test_data = torch.utils.data.TensorDataset(torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,)))\n"
+        "test_loader = torch.utils.data.DataLoader(test_data, batch_size=16)\n"
+        "with torch.no_grad():\n"
+        "    test_predictions = model(test_data.tensors[0]).argmax(dim=1)\n"
+        "test_labels = test_data.tensors[1]\n"
+        "with open('cell.py') as handle:\n"
+        "    source = handle.read()\n"
+        "warnings.simplefilter('error')\n"
+        "exec(compile(source, 'part1 export cell', 'exec'))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "same prediction as the model for 100.00 %" in done.stdout, done.stdout

@@ -49,7 +49,8 @@ _IPYTHON_LINE = re.compile(r"^[ \t]*[%!?]")
 
 # Run outputs and caches that never go into a kit (relative names, matched against every path component).
 SKIP_DIR_NAMES = frozenset({"__pycache__", ".ipynb_checkpoints", ".pytest_cache", "cifar-10-batches-py", "data"})
-SKIP_FILE_NAMES = frozenset({"checkpoint.pkl", "plot.pdf", "part1_model.pt", "part1.png", ".DS_Store"})
+SKIP_FILE_NAMES = frozenset({"checkpoint.pkl", "plot.pdf", "part1_model.pt", "part1.png", "img1.png", "img2.png",
+                             ".DS_Store"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
 
 

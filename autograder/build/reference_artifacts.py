@@ -5,7 +5,7 @@ Three steps, each run in a temporary copy of the kit (the kit folder never colle
 * ``checkpoint``: the reference ``neuralnet/train.py`` (its best-model hyper-parameters) trained on CIFAR-10
   -> ``checkpoint.pkl``;
 * ``part1``: the reference part 1 notebook executed -> ``part1.ipynb`` (with outputs) and its ``part1_model.pt``;
-* ``part2``: the reference part 2 notebook executed -> ``part2.ipynb``.
+* ``part2``: the reference part 2 notebook executed -> ``part2.ipynb`` and the ``img1.png`` / ``img2.png`` it saves.
 
 Each step's results are cached in ``DLKIT_CACHE/reference-artifacts/<step>-<hash>/``, where the hash covers only
 that step's inputs (for ``checkpoint`` the files under ``neuralnet/``; for a notebook the notebook itself and the
@@ -73,7 +73,8 @@ STEPS = (
     Step("checkpoint", (("checkpoint.pkl", "neuralnet/checkpoint.pkl"),), _in_neuralnet),
     Step("part1", (("part1.ipynb", "part1.ipynb"), ("part1_model.pt", "part1_model.pt")),
          _notebook_inputs("part1.ipynb"), "section2"),
-    Step("part2", (("part2.ipynb", "part2.ipynb"),), _notebook_inputs("part2.ipynb"), "section2"),
+    Step("part2", (("part2.ipynb", "part2.ipynb"), ("img1.png", "img1.png"), ("img2.png", "img2.png")),
+         _notebook_inputs("part2.ipynb"), "section2"),
 )
 ARTIFACTS = {name: relative for step in STEPS for name, relative in step.outputs}
 

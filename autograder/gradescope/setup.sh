@@ -27,6 +27,9 @@ if [ -z "${AUTOGRADER_SITE_PACKAGES:-}" ]; then
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --no-cache-dir pip==24.3.1  # pinned, like everything else
     "$VENV/bin/python" -m pip install --no-cache-dir -r "$SOURCE/autograder/gradescope/requirements.txt"
+    # part2's first choice of network: torchvision's squeezenet1_1 ImageNet weights, into root's torch cache, where
+    # the grader finds them and copies them into the sandbox to classify the students' images again (5.4).
+    "$VENV/bin/python" -c "import torchvision; torchvision.models.squeezenet1_1(weights='IMAGENET1K_V1')"
 else
     PYTHON=${AUTOGRADER_PYTHON:?offline mode needs AUTOGRADER_PYTHON (a full path)}
     case "$PYTHON" in /*) ;; *) echo "setup.sh: AUTOGRADER_PYTHON must be a full path, not $PYTHON" >&2; exit 1;; esac

@@ -121,6 +121,14 @@ SANDBOX_LIMITS = {
 # bounds the real use.
 PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
                         "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
+# What the part1 export (5.2) and the part1 notebook's printed numbers (5.1) must satisfy. The export may hold at most
+# `max_parameters` parameter elements (the reference has ~0.4 M; the Fashion-MNIST test set as a parameter is 7.8 M)
+# and at most `max_stored_elements` tensor elements beyond its parameters (batch norm statistics are a few hundred; a
+# stored image set is millions). The test accuracy the notebook printed must be within `accuracy_tolerance`
+# percentage points of what the grader measures on the export (the notebook's own check allows 0.5 % disagreement).
+PART1_EXPORT = {"max_parameters": 5_000_000, "max_stored_elements": 100_000, "accuracy_tolerance": 0.6}
+# Figures in the notebooks' outputs count only from this size (pixels, each side); matplotlib's smallest is ~300.
+MIN_FIGURE_PIXELS = 100
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.

