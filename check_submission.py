@@ -38,7 +38,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 # The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2')
+PARTS = ('section1', 'section2', 'autograd')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
 # make_submission.py reads this table too, so the two tools never disagree about the list.
@@ -60,6 +60,13 @@ PART_FILES = {
             "part1_model.pt",
             "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
         ),
+    },
+    # Extra credit: handed in under names of their own (neuralnet/ has an optim.py too); the stubs count as "not done".
+    "autograd": {
+        "autograd_tensor.py": ("autograd/tensor.py", "it comes with the kit (autograd/tensor.py), done or not"),
+        "autograd_nn.py": ("autograd/nn.py", "it comes with the kit (autograd/nn.py), done or not"),
+        "autograd_optim.py": ("autograd/optim.py", "it comes with the kit (autograd/optim.py), done or not"),
+        "test_autograd.py": ("autograd/test_autograd.py", "it comes with the kit and holds your tests, done or not"),
     },
 }
 
