@@ -30,9 +30,11 @@ def _load_mutants():
 MUTANTS = _load_mutants()
 
 
-def make_submission(folder: Path, tree: Path, edits=None) -> Path:
+def make_submission(folder: Path, tree: Path, edits=None, with_tests=False) -> Path:
+    """The three framework files (and with_tests, the test file: its row runs pytest 13 times, so only when needed)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for relative, name in FILES.items():
+    files = dict(FILES, **({"autograd/test_autograd.py": "test_autograd.py"} if with_tests else {}))
+    for relative, name in files.items():
         text = (tree / relative).read_text()
         for old, new in (edits or {}).get(relative, []):
             assert text.count(old) == 1, f"mutant text {old!r} occurs {text.count(old)} times in {relative}"
@@ -49,20 +51,20 @@ def grade(submission: Path, student_tree: Path) -> dict:
 
 def test_part_is_extra_credit_and_rows_exist():
     assert rubric.PARTS["autograd"].extra_credit
-    assert len(ITEMS) == 8
+    assert len(ITEMS) == 9
     assert rubric.total_points() == sum(i.points for i in rubric.RUBRIC.values() if i.part != "autograd" and
                                         not rubric.PARTS[i.part].extra_credit)
 
 
 def test_reference_full_marks(tmp_path, student_tree):
-    rows = grade(make_submission(tmp_path / "ref", paths.KIT), student_tree)
+    rows = grade(make_submission(tmp_path / "ref", paths.KIT, with_tests=True), student_tree)
     assert set(rows) == set(ITEMS)
     for item_id, (score, max_score, output) in rows.items():
         assert score == max_score, f"{item_id}: {score}/{max_score}\n{output}"
 
 
 def test_stubs_zero_not_attempted(tmp_path, student_tree):
-    rows = grade(make_submission(tmp_path / "stub", student_tree), student_tree)
+    rows = grade(make_submission(tmp_path / "stub", student_tree, with_tests=True), student_tree)
     for item_id, (score, max_score, output) in rows.items():
         assert score == 0, f"{item_id}: {score}/{max_score}\n{output}"
         assert "not attempted" in output and "Traceback" not in output, output
@@ -77,6 +79,7 @@ def test_missing_files_grade_as_stubs(tmp_path, student_tree):
 @pytest.mark.parametrize("mutant", MUTANTS.MUTANTS, ids=lambda m: m.name)
 def test_mutant_loses_points_where_expected(tmp_path, student_tree, mutant):
     rows = grade(make_submission(tmp_path / "sub", paths.KIT, edits={mutant.file: list(mutant.edits)}), student_tree)
+    rows.pop("ag_student_tests")  # no test file handed in here (graded in tests/test_autograd_chaffs.py)
     for item_id, (score, max_score, output) in rows.items():
         if item_id in mutant.loses:
             assert score < max_score, f"{mutant.name}: {item_id} kept {score}/{max_score}\n{output}"
@@ -85,7 +88,7 @@ def test_mutant_loses_points_where_expected(tmp_path, student_tree, mutant):
         elif item_id not in mutant.may_lose:
             assert score == max_score, f"{mutant.name}: {item_id} lost points: {score}/{max_score}\n{output}"
     if not mutant.loses:
-        assert all(score == max_score for score, max_score, _ in rows.values())
+        assert all(score == max_score for score, max_score, _ in rows.values()), rows
     failing = "\n".join(rows[i][2] for i in mutant.loses).lower()
     for text in mutant.says:
         assert text.lower() in failing, f"{mutant.name}: {text!r} not in\n{failing}"
@@ -96,5 +99,6 @@ def test_torch_import_scores_zero(tmp_path, student_tree):
     path = sub / "autograd_nn.py"
     path.write_text("import torch\n" + path.read_text())
     rows = grade(sub, student_tree)
+    rows.pop("ag_student_tests")  # no test file handed in
     for item_id, (score, _, output) in rows.items():
         assert score == 0 and "numpy only" in output, f"{item_id}: {output}"

@@ -105,6 +105,8 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
                    "test_autograd")),
     ("ag_optim", Item("10.7", "autograd optim: SGD with momentum, Adam", 2, "test_autograd")),
     ("ag_extras", Item("10.8", "autograd extras: GELU, label-smoothed cross-entropy, AdamW", 2, "test_autograd")),
+    ("ag_student_tests", Item("10.9", "autograd: your tests (pass on a correct framework, catch buggy ones)", 3,
+                              "test_autograd")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}

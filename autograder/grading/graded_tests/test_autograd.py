@@ -454,3 +454,132 @@ class TestAutograd(GradedTestCase):
                            ["loss", "logits.grad"])
         self._check_optimizers(checks, "ag_extras")
         feedback.finish(self, checks, set_score, "ag_extras")
+
+
+# ---- the student's own tests, graded by the chaffs they catch (rubric 10.9) --------------------------------------
+
+TEST_FILE = "test_autograd.py"
+REFERENCE_KEY_SEED = 80_417  # where the reference sits among the compiled frameworks (not shown anywhere)
+STARTER_TESTS = {"test_add_example"}
+
+
+def static_test_names(path: Path) -> Optional[List[str]]:
+    """The top-level ``def test_...`` names of the student's test file (None when it is missing or does not parse).
+    Only these names count: a name made up at run time cannot carry anything back."""
+    import ast
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        tree = ast.parse(path.read_text(errors="replace"))
+    except (SyntaxError, ValueError):
+        return None
+    return [node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")]
+
+
+def _compiled(sources: Dict[str, str], folder: Path) -> Dict[str, Path]:
+    """Each module's source compiled to a .pyc in ``folder`` (file names inside say only ``tensor.py``, ...)."""
+    import py_compile
+    out = {}
+    for name, text in sources.items():
+        src = folder / f"{name}.py"
+        src.write_text(text)
+        out[name] = Path(py_compile.compile(str(src), cfile=str(folder / f"{name}.pyc"), dfile=f"{name}.py",
+                                            doraise=True,
+                                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH))
+        src.unlink()
+    return out
+
+
+def chaff_workspace(test_file: Path) -> tuple:
+    """(workspace, framework key -> chaff name or "reference"): the student's test file and every framework compiled."""
+    import tempfile
+    from autograder.grading.chaffs import autograd as chaffs
+    names = ["reference"] + list(chaffs.CHAFFS)
+    order = list(np.random.default_rng(REFERENCE_KEY_SEED).permutation(len(names)))
+    keys = {f"fw{k}": names[i] for k, i in enumerate(order)}
+    ws = Workspace()
+    ws.add_file(TEST_FILE, test_file)
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, name in keys.items():
+            sources = chaffs.reference_sources() if name == "reference" else chaffs.framework_sources(name)
+            folder = Path(tmp) / key
+            folder.mkdir()
+            for module, pyc in _compiled(sources, folder).items():
+                ws.add_file(f"{key}_{module}.pyc", pyc)
+    return ws, keys
+
+
+class TestAutogradTests(GradedTestCase):
+    """The student's test_autograd.py: it must pass on the reference; points for each buggy framework it fails on."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ctx = cls.grading_context()
+        cls.test_path = Path(ctx.submission_dir) / TEST_FILE
+        cls.names = static_test_names(cls.test_path)
+        cls.out, cls.keys = {}, {}
+        if not cls.names or set(cls.names) <= STARTER_TESTS:
+            return
+        ws, cls.keys = chaff_workspace(cls.test_path)
+        calls = [Call(key, None, f"{PROCEDURES}.run_tests", args=(key,)) for key in cls.keys]
+        try:
+            cls.out = run_calls(ws, calls, limits=feedback.SECTION1_CALL_LIMITS)
+        finally:
+            ws.cleanup()
+
+    def _results(self, key) -> tuple:
+        """(problem or None, {static test name: passed}) of one framework's run."""
+        outcome = self.out.get(key)
+        problem = outcome_problem(outcome, "your tests") if outcome is not None else "not run"
+        if problem:
+            return problem, {}
+        value = outcome.value if isinstance(outcome.value, dict) else {}
+        if not value.get("available"):
+            return "could not be run (an earlier run of your tests timed out or crashed the process)", {}
+        reported = value.get("tests") if isinstance(value.get("tests"), dict) else {}
+        results = {}
+        for name in self.names:
+            runs = [bool(v) for k, v in reported.items() if k == name or k.startswith(name + "[")]
+            results[name] = bool(runs) and all(runs)
+        if value.get("collect_errors"):
+            return f"{TEST_FILE} could not be collected by pytest (an error while importing it)", results
+        return None, results
+
+    @graded("ag_student_tests")
+    def test_student_tests(self, set_score=None):
+        checks = Checks("your autograd tests")
+        if self.names is None:
+            checks.fail("tests", 1, f"not attempted ({TEST_FILE} missing or not valid Python)")
+            feedback.finish(self, checks, set_score, "ag_student_tests")
+        if not self.names or set(self.names) <= STARTER_TESTS:
+            checks.fail("tests", 1, f"not attempted (no test of your own in {TEST_FILE}: only the given example)")
+            feedback.finish(self, checks, set_score, "ag_student_tests")
+        from autograder.grading.chaffs import autograd as chaffs
+        ref_key = next(k for k, n in self.keys.items() if n == "reference")
+        problem, results = self._results(ref_key)
+        failing = [n for n, ok in results.items() if not ok]
+        if problem or failing:
+            detail = problem or (f"{len(failing)} of your tests fail on a correct framework: {', '.join(failing[:8])}"
+                                 f"{' ...' if len(failing) > 8 else ''}")
+            checks.fail("correct framework", 1, f"{detail}. Every test must pass on a correct framework before "
+                                                "buggy ones can be told apart: no credit for the buggy frameworks "
+                                                "caught until then")
+            feedback.finish(self, checks, set_score, "ag_student_tests")
+        missed = []
+        for key, name in self.keys.items():
+            if name == "reference":
+                continue
+            problem, results = self._results(key)
+            caught = problem is not None or not all(results.values())
+            description = chaffs.CHAFFS[name][0]
+            checks.add(f"caught: {description}", 1, None if caught else
+                       f"your tests: not caught: a framework where {description}.")
+            if not caught:
+                missed.append(name)
+        if missed:
+            checks.note(f"Your {len(self.names)} tests pass on a correct framework and catch "
+                        f"{len(chaffs.CHAFFS) - len(missed)} of {len(chaffs.CHAFFS)} buggy ones: add tests that "
+                        "fail on the bugs above.")
+        feedback.finish(self, checks, set_score, "ag_student_tests")
