@@ -99,3 +99,8 @@ def test_chaffs_never_reach_the_student_kit(student_tree):
     assert all(not rel.parts[0] == "autograder" for rel in markers.kit_files(paths.KIT))
     text = (student_tree / "autograd" / "tensor.py").read_text()
     assert "BEGIN SOLUTION" not in text and "np.add.at" not in text
+
+
+def test_suite_importing_torch_earns_nothing(tmp_path, student_tree):
+    score, _, output = grade_tests(tmp_path / "torchy", "import torch\n" + WEAK_SUITE, student_tree)
+    assert score == 0 and "numpy only" in output

@@ -520,7 +520,8 @@ class TestAutogradTests(GradedTestCase):
         cls.test_path = Path(ctx.submission_dir) / TEST_FILE
         cls.names = static_test_names(cls.test_path)
         cls.out, cls.keys = {}, {}
-        if not cls.names or set(cls.names) <= STARTER_TESTS:
+        cls.forbidden = feedback.forbidden_imports(cls.test_path)
+        if not cls.names or set(cls.names) <= STARTER_TESTS or cls.forbidden:
             return
         ws, cls.keys = chaff_workspace(cls.test_path)
         calls = [Call(key, None, f"{PROCEDURES}.run_tests", args=(key,)) for key in cls.keys]
@@ -555,6 +556,10 @@ class TestAutogradTests(GradedTestCase):
             feedback.finish(self, checks, set_score, "ag_student_tests")
         if not self.names or set(self.names) <= STARTER_TESTS:
             checks.fail("tests", 1, f"not attempted (no test of your own in {TEST_FILE}: only the given example)")
+            feedback.finish(self, checks, set_score, "ag_student_tests")
+        if self.forbidden:
+            checks.fail("tests", 1, f"{TEST_FILE} imports {', '.join(self.forbidden)}: the tests must use numpy only "
+                                    "(compare with values you compute with numpy, or with central differences)")
             feedback.finish(self, checks, set_score, "ag_student_tests")
         from autograder.grading.chaffs import autograd as chaffs
         ref_key = next(k for k, n in self.keys.items() if n == "reference")
