@@ -102,3 +102,13 @@ def test_torch_import_scores_zero(tmp_path, student_tree):
     rows.pop("ag_student_tests")  # no test file handed in
     for item_id, (score, _, output) in rows.items():
         assert score == 0 and "numpy only" in output, f"{item_id}: {output}"
+
+
+def test_an_op_bug_is_named_as_the_cause_in_later_rows(tmp_path, student_tree):
+    edits = {"autograd/tensor.py": [("(g * (1.0 - data * data),)", "(g * (1.0 - data),)")]}
+    rows = grade(make_submission(tmp_path / "tanh", paths.KIT, edits=edits), student_tree)
+    assert rows["ag_functions"][0] < rows["ag_functions"][1]
+    number = rubric.RUBRIC["ag_functions"].number
+    for row in ("ag_nn",):  # its Sequential has a Tanh
+        score, max_score, output = rows[row]
+        assert score < max_score and f"fails {number}: fix that first" in output, output
