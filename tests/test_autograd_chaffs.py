@@ -104,3 +104,23 @@ def test_chaffs_never_reach_the_student_kit(student_tree):
 def test_suite_importing_torch_earns_nothing(tmp_path, student_tree):
     score, _, output = grade_tests(tmp_path / "torchy", "import torch\n" + WEAK_SUITE, student_tree)
     assert score == 0 and "numpy only" in output
+
+
+def test_a_test_that_hangs_on_a_chaff_costs_only_what_follows(tmp_path, student_tree):
+    text = WEAK_SUITE + '''
+
+def test_tanh_or_hang():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    x.tanh().sum().backward()
+    while not np.allclose(x.grad, 1 - np.tanh([0.5, -1.0]) ** 2):
+        pass
+'''
+    score, max_score, output = grade_tests(tmp_path / "hang", text, student_tree)
+    assert 0 < score < max_score, output
+    assert "fail on a correct framework" not in output  # the reference ran first and passed
+    # the hang counts as catching the tanh chaff; the frameworks after it run in a fresh process (a fresh workspace)
+    assert f"caught: {chaffs.CHAFFS['tanh_derivative'][0]}" in output
+    assert f"not caught: a framework where {chaffs.CHAFFS['tanh_derivative'][0]}" not in output
+    assert f"caught: {chaffs.CHAFFS['broadcast_not_reduced'][0]}" in output
+    assert "not run" not in output
+    assert "Traceback" not in output
