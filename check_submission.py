@@ -39,7 +39,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 # The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2')
+PARTS = ('section1', 'section2', 'autograd')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
 # make_submission.py reads this table too, so the two tools never disagree about the list.
@@ -63,6 +63,13 @@ PART_FILES = {
         ),
         "img1.png": ("img1.png", "run part2.ipynb to the end; its predictions cell saves the images it classified"),
         "img2.png": ("img2.png", "run part2.ipynb to the end; its predictions cell saves the images it classified"),
+    },
+    # Extra credit: handed in under names of their own (neuralnet/ has an optim.py too); the stubs count as "not done".
+    "autograd": {
+        "autograd_tensor.py": ("autograd/tensor.py", "it comes with the kit (autograd/tensor.py), done or not"),
+        "autograd_nn.py": ("autograd/nn.py", "it comes with the kit (autograd/nn.py), done or not"),
+        "autograd_optim.py": ("autograd/optim.py", "it comes with the kit (autograd/optim.py), done or not"),
+        "test_autograd.py": ("autograd/test_autograd.py", "it comes with the kit and holds your tests, done or not"),
     },
 }
 

@@ -36,6 +36,9 @@ PARTS: Dict[str, Part] = {
     "section2": Part("Section 2: PyTorch on Fashion-MNIST and a pretrained ImageNet model",
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
+    "autograd": Part("Extra credit: an autograd framework in numpy, its tests and a classifier trained with it",
+                     ("autograd",), ("autograd_tensor.py", "autograd_nn.py", "autograd_optim.py", "test_autograd.py"),
+                     extra_credit=True),
 }
 
 
@@ -89,6 +92,21 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
     ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
     ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
     ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+]) + _part_rows("autograd", [
+    # Extra credit: the autograd framework (autograd/tensor.py, nn.py, optim.py), values and gradients
+    ("ag_arithmetic", Item("10.1", "autograd: + - * / and unary minus (broadcasting, scalars)", 3, "test_autograd")),
+    ("ag_matmul_pow", Item("10.2", "autograd: @ and ** by a constant", 1, "test_autograd")),
+    ("ag_shapes", Item("10.3", "autograd: sum, mean, reshape, transpose, integer-array indexing", 2, "test_autograd")),
+    ("ag_functions", Item("10.4", "autograd: exp, log, relu, sigmoid, tanh, log_softmax, cross_entropy", 2,
+                          "test_autograd")),
+    ("ag_graph", Item("10.5", "autograd: backward (reused nodes, accumulation, deep graphs, no_grad, errors)", 3,
+                      "test_autograd")),
+    ("ag_nn", Item("10.6", "autograd nn: Linear, Sequential, activations, parameters and zero_grad", 2,
+                   "test_autograd")),
+    ("ag_optim", Item("10.7", "autograd optim: SGD with momentum, Adam", 2, "test_autograd")),
+    ("ag_extras", Item("10.8", "autograd extras: GELU, label-smoothed cross-entropy, AdamW", 2, "test_autograd")),
+    ("ag_student_tests", Item("10.9", "autograd: your tests (pass on a correct framework, catch buggy ones)", 3,
+                              "test_autograd")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
@@ -144,6 +162,7 @@ TASKS = {
     "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
     "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
     "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
+    "10": "Extra credit: the autograd framework (`autograd/tensor.py`, `nn.py`, `optim.py`, `test_autograd.py`)",
 }
 
 
