@@ -71,7 +71,7 @@ def _read_texts(root: Path) -> dict:
 
 def _outside_generated(relative: str, text: str) -> str:
     """The text with every generated part removed (regions, inline spans, generated lines)."""
-    text = re.sub(r"<!-- generated: (.*?) \(python -m autograder build\) -->\n.*?\n<!-- end generated: \1 -->", "",
+    text = re.sub(r"<!-- generated: (.*?) \(from rubric\.py\) -->\n.*?\n<!-- end generated: \1 -->", "",
                   text, flags=re.S)
     text = texts.INLINE_PATTERN.sub("", text)
     for (path, prefix) in texts.PREFIX_LINES:

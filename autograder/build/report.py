@@ -12,7 +12,8 @@ from typing import List
 
 from autograder.grading import rubric
 
-HEADER = "Generated from autograder/grading/rubric.py (REPORT) by `python -m autograder build`; do not edit by hand."
+HEADER = ("The homework report: fill in every section, in this order (the Gradescope outline follows it), and hand in "
+          "the PDF.")
 
 
 def _overfit() -> str:

@@ -5,7 +5,7 @@ grading time limit) is generated, in one of four forms:
 
 * a block region in Markdown (also inside a notebook's markdown cells; the comments do not render)::
 
-    <!-- generated: NAME (python -m autograder build) -->
+    <!-- generated: NAME (from rubric.py) -->
     ...
     <!-- end generated: NAME -->
 
@@ -158,7 +158,7 @@ class StaleText(Exception):
 
 
 def _md_pattern(name: str) -> re.Pattern:
-    return re.compile(rf"(<!-- generated: {re.escape(name)} \(python -m autograder build\) -->\n)(.*?)"
+    return re.compile(rf"(<!-- generated: {re.escape(name)} \(from rubric\.py\) -->\n)(.*?)"
                       rf"(\n<!-- end generated: {re.escape(name)} -->)", re.S)
 
 
