@@ -1,0 +1,147 @@
+"""Section 3b (smalldata/, part4.ipynb): the reference models and helpers, their graded rows (reference full marks,
+stubs zero, single-bug mutants from tests/mutants/section3b.py lose points)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from autograder import paths  # noqa: E402
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def models():
+    return _load(paths.KIT / "smalldata" / "models.py", "_s3b_ref_models")
+
+
+@pytest.fixture(scope="module")
+def helpers():
+    return _load(paths.KIT / "smalldata" / "helpers.py", "_s3b_ref_helpers")
+
+
+def _leaf_types(model):
+    return [type(m).__name__ for m in model.modules() if not list(m.children())]
+
+
+def test_fc_only_shapes_and_layers(models):
+    model = models.FC_only(num_classes=4)
+    assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 4)
+    types = _leaf_types(model)
+    assert "Conv2d" not in types and types.count("Linear") >= 1
+
+
+def test_grayscale1convolution_halves_and_switches_activation(models):
+    torch.manual_seed(0)
+    relu = models.Grayscale1Convolution(num_classes=3, activation=nn.ReLU)
+    torch.manual_seed(0)
+    tanh = models.Grayscale1Convolution(num_classes=3, activation=nn.Tanh)
+    x = torch.randn(2, 1, 28, 28)
+    assert relu(x).shape == (2, 3)
+    assert not torch.allclose(relu(x), tanh(x))
+    assert _leaf_types(relu).count("Conv2d") == 1 and _leaf_types(relu).count("MaxPool2d") == 1
+    assert "Tanh" in _leaf_types(tanh) and "ReLU" not in _leaf_types(tanh)
+    pooled = relu.features(x)
+    assert pooled.shape[-2:] == (14, 14)
+
+
+def test_cifar_one_conv(models):
+    model = models.CifarOneConv()
+    assert model(torch.zeros(3, 3, 32, 32)).shape == (3, 10)
+    types = _leaf_types(model)
+    assert types.count("Conv2d") == 1 and types.count("MaxPool2d") == 1
+    assert model.features(torch.zeros(1, 3, 32, 32)).shape[-2:] == (16, 16)
+
+
+def test_class_subset_per_class_deterministic_remapped(helpers):
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 10, size=2000)
+    classes = (7, 2, 5)
+    for given in (targets, targets.tolist(), torch.from_numpy(targets)):
+        idx, labels = helpers.class_subset(given, classes, 16, seed=3)
+        assert idx.dtype == np.int64 and labels.dtype == np.int64 and idx.shape == (48,)
+        assert len(set(idx.tolist())) == 48
+        np.testing.assert_array_equal(labels, [classes.index(int(t)) for t in targets[idx]])
+        assert np.bincount(labels, minlength=3).tolist() == [16, 16, 16]
+    again, _ = helpers.class_subset(targets, classes, 16, seed=3)
+    other, _ = helpers.class_subset(targets, classes, 16, seed=4)
+    np.testing.assert_array_equal(idx, again)
+    assert not np.array_equal(idx, other)
+    with pytest.raises(ValueError, match="class 11"):
+        helpers.class_subset(targets, (1, 11), 4, seed=0)
+
+
+def _linear_task(n=32, d=6, c=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen)
+    y = torch.randint(0, c, (n,), generator=gen)
+    return x, y
+
+
+def test_train_epochs_matches_manual_sgd(helpers):
+    x, y = _linear_task()
+    torch.manual_seed(1)
+    model = nn.Linear(6, 3)
+    manual = nn.Linear(6, 3)
+    manual.load_state_dict(model.state_dict())
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=False)
+    losses = helpers.train_epochs(model, loader, epochs=3, lr=0.1)
+    assert len(losses) == 3 and all(isinstance(v, float) for v in losses)
+    expected = []
+    for _ in range(3):
+        batch_losses = []
+        for xb, yb in loader:
+            loss = nn.functional.cross_entropy(manual(xb), yb)
+            manual.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in manual.parameters():
+                    p -= 0.1 * p.grad
+            batch_losses.append(loss.item())
+        expected.append(float(np.mean(batch_losses)))
+    np.testing.assert_allclose(losses, expected, rtol=1e-5)
+    np.testing.assert_allclose(model.weight.detach(), manual.weight.detach(), rtol=1e-5, atol=1e-6)
+    assert losses[-1] < losses[0]
+
+
+def test_accuracy_and_confusion(helpers):
+    x, y = _linear_task(n=40, seed=2)
+    torch.manual_seed(2)
+    model = nn.Linear(6, 4)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    pred = model(x).argmax(1).numpy()
+    acc = helpers.accuracy(model, loader)
+    assert isinstance(acc, float) and acc == pytest.approx(float((pred == y.numpy()).mean()))
+    counts = helpers.confusion(model, loader, 4)
+    assert counts.shape == (4, 4) and counts.dtype == np.int64 and counts.sum() == 40
+    for t, p in zip(y.numpy(), pred):
+        assert counts[t, p] >= 1
+    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y.numpy(), minlength=4))
+
+
+def test_stubs_raise_not_implemented(tmp_path):
+    from autograder.build import markers
+    for name in ("models", "helpers"):
+        source = paths.KIT / "smalldata" / f"{name}.py"
+        (tmp_path / f"{name}.py").write_text(markers.strip_python(source.read_text(), source))
+    stub_models = _load(tmp_path / "models.py", "_s3b_stub_models")
+    stub_helpers = _load(tmp_path / "helpers.py", "_s3b_stub_helpers")
+    for make in (stub_models.FC_only, stub_models.Grayscale1Convolution, stub_models.CifarOneConv):
+        with pytest.raises(NotImplementedError):
+            make()
+    with pytest.raises(NotImplementedError):
+        stub_helpers.class_subset([0, 1], (0,), 1, 0)
