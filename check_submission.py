@@ -38,7 +38,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 # The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2')
+PARTS = ('section1', 'section2', 'section3b')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
 # make_submission.py reads this table too, so the two tools never disagree about the list.
@@ -60,6 +60,12 @@ PART_FILES = {
             "part1_model.pt",
             "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
         ),
+    },
+    "section3b": {
+        "models.py": ("smalldata/models.py", "it comes with the kit and holds your FC_only, Grayscale1Convolution "
+                                             "and CifarOneConv"),
+        "helpers.py": ("smalldata/helpers.py", "it comes with the kit and holds your class_subset, train_epochs, "
+                                               "accuracy and confusion"),
     },
 }
 

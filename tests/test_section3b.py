@@ -145,3 +145,59 @@ def test_stubs_raise_not_implemented(tmp_path):
             make()
     with pytest.raises(NotImplementedError):
         stub_helpers.class_subset([0, 1], (0,), 1, 0)
+
+
+# -- the graded rows (graded_tests/test_smalldata.py) --------------------------------------------------------------
+
+from autograder.grading import rubric, runner  # noqa: E402
+
+SMALLDATA_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == "test_smalldata"]
+NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
+FILES = ("smalldata/models.py", "smalldata/helpers.py")
+MUTANTS = _load(Path(__file__).parent / "mutants" / "section3b.py", "section3b_mutants").MUTANTS
+
+
+def _submission(folder: Path, tree: Path, mutant=None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative in FILES:
+        text = (tree / relative).read_text()
+        if mutant is not None and mutant.file == relative:
+            for old, new in mutant.edits:
+                assert text.count(old) == 1, f"mutant text {old!r} occurs {text.count(old)} times in {relative}"
+                text = text.replace(old, new)
+        (folder / Path(relative).name).write_text(text)
+    return folder
+
+
+def _grade(submission: Path, student_tree: Path) -> dict:
+    results = runner.grade_folder(submission, modules=["test_smalldata"], given_dir=student_tree)
+    return {NUMBER_TO_ID[t["number"]]: (t["score"], t["max_score"], t.get("output", ""))
+            for t in results["tests"] if t.get("number") in NUMBER_TO_ID}
+
+
+def test_section3b_part_is_enabled_with_rows():
+    assert rubric.PARTS["section3b"].enabled
+    assert len(SMALLDATA_ITEMS) >= 7 and all(rubric.RUBRIC[k].part == "section3b" for k in SMALLDATA_ITEMS)
+
+
+def test_reference_full_marks_stubs_zero(tmp_path, student_tree):
+    ref = _grade(_submission(tmp_path / "ref", paths.KIT), student_tree)
+    assert set(ref) == set(SMALLDATA_ITEMS)
+    for item_id, (score, max_score, output) in ref.items():
+        assert score == max_score > 0, (item_id, output)
+    stub = _grade(_submission(tmp_path / "stub", student_tree), student_tree)
+    for item_id, (score, _, output) in stub.items():
+        assert score == 0, (item_id, output)
+        assert "not attempted" in output, (item_id, output)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_loses_points(tmp_path, student_tree, mutant):
+    rows = _grade(_submission(tmp_path / "mutant", paths.KIT, mutant), student_tree)
+    for item_id, (score, max_score, output) in rows.items():
+        if item_id in mutant.loses:
+            assert score < max_score, (mutant.name, item_id, output)
+            for text in mutant.says:
+                assert text.lower() in output.lower(), (mutant.name, item_id, output)
+        else:
+            assert score == max_score, (mutant.name, item_id, output)

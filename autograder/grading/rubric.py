@@ -36,6 +36,9 @@ PARTS: Dict[str, Part] = {
     "section2": Part("Section 2: PyTorch on Fashion-MNIST and a pretrained ImageNet model",
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
+    "section3b": Part("Section 3b: small data, a first convolution and transfer learning",
+                      ("smalldata",),
+                      ("models.py", "helpers.py")),
 }
 
 
@@ -89,6 +92,20 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
     ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
     ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
     ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+]) + _part_rows("section3b", [
+    # Section 3b: small data and a first convolution (smalldata/models.py, smalldata/helpers.py)
+    ("smalldata_fc_only", Item("7.1", "smalldata FC_only: fully connected, output shape", 2, "test_smalldata")),
+    ("smalldata_gray1conv", Item("7.2", "smalldata Grayscale1Convolution: one conv, one max-pool halving H and W, "
+                                        "output shape", 4, "test_smalldata")),
+    ("smalldata_activation", Item("7.3", "smalldata Grayscale1Convolution: activation switchable", 2,
+                                  "test_smalldata")),
+    ("smalldata_cifar_one_conv", Item("7.4", "smalldata CifarOneConv: one conv, one max-pool halving 32 x 32, "
+                                             "output shape", 2, "test_smalldata")),
+    ("smalldata_class_subset", Item("7.5", "smalldata class_subset: per class, seeded, remapped labels", 3,
+                                    "test_smalldata")),
+    ("smalldata_train_epochs", Item("7.6", "smalldata train_epochs: per-epoch losses and trained weights", 3,
+                                    "test_smalldata")),
+    ("smalldata_metrics", Item("7.7", "smalldata accuracy and confusion", 3, "test_smalldata")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
@@ -121,6 +138,10 @@ SANDBOX_LIMITS = {
 # bounds the real use.
 PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
                         "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
+# Section 3b's checks (graded_tests/test_smalldata.py) import torch in the sandbox too, but only build tiny models:
+# one sandbox process for all of them, a few CPU-seconds besides torch's import.
+SMALLDATA_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 60, "wall_seconds": 120,
+                            "call_cpu_seconds": 30, "call_wall_seconds": 60, "batch_wall_seconds": 150}
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.
@@ -136,6 +157,7 @@ TASKS = {
     "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
     "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
     "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
+    "7": "Section 3b: small data and a first convolution (`smalldata/models.py`, `smalldata/helpers.py`)",
 }
 
 
