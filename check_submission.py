@@ -66,6 +66,7 @@ PART_FILES = {
                                              "and CifarOneConv"),
         "helpers.py": ("smalldata/helpers.py", "it comes with the kit and holds your class_subset, train_epochs, "
                                                "accuracy and confusion"),
+        "part4.ipynb": ("part4.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
     },
 }
 

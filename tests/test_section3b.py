@@ -152,6 +152,8 @@ def test_stubs_raise_not_implemented(tmp_path):
 from autograder.grading import rubric, runner  # noqa: E402
 
 SMALLDATA_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == "test_smalldata"]
+NOTEBOOK_ROW = "smalldata_notebook"
+CODE_ITEMS = [k for k in SMALLDATA_ITEMS if k != NOTEBOOK_ROW]  # the notebook row is tested on its own below
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
 FILES = ("smalldata/models.py", "smalldata/helpers.py")
 MUTANTS = _load(Path(__file__).parent / "mutants" / "section3b.py", "section3b_mutants").MUTANTS
@@ -184,6 +186,9 @@ def test_reference_full_marks_stubs_zero(tmp_path, student_tree):
     ref = _grade(_submission(tmp_path / "ref", paths.KIT), student_tree)
     assert set(ref) == set(SMALLDATA_ITEMS)
     for item_id, (score, max_score, output) in ref.items():
+        if item_id == NOTEBOOK_ROW:  # no part4.ipynb in this submission
+            assert score == 0 and "not attempted" in output, output
+            continue
         assert score == max_score > 0, (item_id, output)
     stub = _grade(_submission(tmp_path / "stub", student_tree), student_tree)
     for item_id, (score, _, output) in stub.items():
@@ -195,9 +200,47 @@ def test_reference_full_marks_stubs_zero(tmp_path, student_tree):
 def test_mutant_loses_points(tmp_path, student_tree, mutant):
     rows = _grade(_submission(tmp_path / "mutant", paths.KIT, mutant), student_tree)
     for item_id, (score, max_score, output) in rows.items():
+        if item_id == NOTEBOOK_ROW:
+            continue
         if item_id in mutant.loses:
             assert score < max_score, (mutant.name, item_id, output)
             for text in mutant.says:
                 assert text.lower() in output.lower(), (mutant.name, item_id, output)
         else:
             assert score == max_score, (mutant.name, item_id, output)
+
+
+# -- part4.ipynb: the reference executed headlessly in reduced mode, then graded (row 7.8) -------------------------
+
+def _execute_part4(workdir: Path, fashion_mnist_root: Path, cifar10_dir: Path):
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+    env = dict(os.environ, MPLBACKEND="Agg", PART4_REDUCED="1", PART4_DATASET="fashion",
+               FASHION_MNIST_ROOT=str(fashion_mnist_root), CIFAR10_DIR=str(cifar10_dir), PYTHONDONTWRITEBYTECODE="1")
+    nb = nbformat.read(str(workdir / "part4.ipynb"), as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(workdir), env=env)
+    nbformat.write(nb, str(workdir / "part4.ipynb"))
+    return nb
+
+
+def test_part4_reference_executes_in_reduced_mode_and_earns_the_notebook_row(tmp_path, student_tree,
+                                                                            fashion_mnist_root, cifar10_dir):
+    import shutil
+    kit = tmp_path / "kit"
+    shutil.copytree(paths.KIT / "smalldata", kit / "smalldata")
+    shutil.copyfile(paths.KIT / "part4.ipynb", kit / "part4.ipynb")
+    nb = _execute_part4(kit, fashion_mnist_root, cifar10_dir)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "dataset: Fashion-MNIST" in text and "transfer-learning table" in text
+    assert (kit / "part4_transfer.png").is_file()
+    sub = _submission(tmp_path / "ref", paths.KIT)
+    shutil.copyfile(kit / "part4.ipynb", sub / "part4.ipynb")
+    rows = _grade(sub, student_tree)
+    score, max_score, output = rows[NOTEBOOK_ROW]
+    assert score == max_score > 0, output
+    # The starter notebook (never run) earns nothing and says "not attempted".
+    shutil.copyfile(student_tree / "part4.ipynb", sub / "part4.ipynb")
+    score, _, output = _grade(sub, student_tree)[NOTEBOOK_ROW]
+    assert score == 0 and "not attempted" in output, output

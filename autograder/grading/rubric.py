@@ -37,8 +37,8 @@ PARTS: Dict[str, Part] = {
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
     "section3b": Part("Section 3b: small data, a first convolution and transfer learning",
-                      ("smalldata",),
-                      ("models.py", "helpers.py")),
+                      ("smalldata", "part4.ipynb"),
+                      ("models.py", "helpers.py", "part4.ipynb")),
 }
 
 
@@ -106,6 +106,8 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
     ("smalldata_train_epochs", Item("7.6", "smalldata train_epochs: per-epoch losses and trained weights", 3,
                                     "test_smalldata")),
     ("smalldata_metrics", Item("7.7", "smalldata accuracy and confusion", 3, "test_smalldata")),
+    ("smalldata_notebook", Item("7.8", "part4.ipynb: executed, no errors, every experiment's figure, transfer "
+                                       "table", 4, "test_smalldata")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
@@ -157,7 +159,8 @@ TASKS = {
     "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
     "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
     "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
-    "7": "Section 3b: small data and a first convolution (`smalldata/models.py`, `smalldata/helpers.py`)",
+    "7": "Section 3b: small data and transfer learning (`smalldata/models.py`, `smalldata/helpers.py`, "
+         "`part4.ipynb`)",
 }
 
 

@@ -19,6 +19,13 @@ from autograder.grading.feedback import Checks, compare_array, outcome_problem
 from autograder.grading.graded_tests import GradedTestCase, graded
 from autograder.grading.student_code import Call, run_calls
 
+NOTEBOOK = "part4.ipynb"
+# Every run_experiment call draws one figure (loss curve + confusion matrix); at least 3 + 3 MNIST runs, 3 CIFAR-10
+# runs and 3 runs per training-set size of the transfer-learning comparison, plus the accuracy-vs-size plot.
+NOTEBOOK_MIN_FIGURES = 10
+NOTEBOOK_MARKERS = (("dataset: ", "the dataset line printed by the MNIST cell"),
+                    ("transfer-learning table", "the transfer-learning table printed after the accuracy plot"))
+
 MODELS = "models"
 HELPERS = "helpers"
 PROCEDURES = "smalldata_procedures"
@@ -125,7 +132,7 @@ def expected_confusion(m: dict) -> np.ndarray:
 
 
 class TestSmallData(GradedTestCase):
-    """smalldata/models.py and smalldata/helpers.py: architecture facts and helper outputs."""
+    """smalldata/models.py and smalldata/helpers.py: architecture facts and helper outputs; part4.ipynb's outputs."""
 
     @classmethod
     def setUpClass(cls):
@@ -432,3 +439,37 @@ class TestSmallData(GradedTestCase):
             checks.add("confusion", 1, p and (f"confusion(num_classes={m['num_classes']}) {desc}: {p} (rows = true "
                                               "class, columns = predicted class, every class 0..num_classes-1)"))
         feedback.finish(self, checks, set_score, "smalldata_metrics")
+
+    @graded("smalldata_notebook")
+    def test_notebook(self, set_score=None):
+        """Read as data (never executed): executed without errors, the figures, the printed dataset and table."""
+        from autograder.grading.graded_tests import test_notebooks as notebooks
+        checks = Checks(NOTEBOOK)
+        path = self.submission_dir / NOTEBOOK
+        labels = ("executed without errors", "figures", "dataset and transfer table")
+        if not path.is_file():
+            for label, weight in zip(labels, (2, 1, 1)):
+                checks.add(label, weight, f"{NOTEBOOK}: not attempted (not in the submission).")
+            feedback.finish(self, checks, set_score, "smalldata_notebook")
+            return
+        try:
+            report = notebooks.inspect_notebook(notebooks.read_notebook(path))
+        except ValueError as exc:
+            for label, weight in zip(labels, (2, 1, 1)):
+                checks.add(label, weight, f"{NOTEBOOK}: {exc}.")
+            feedback.finish(self, checks, set_score, "smalldata_notebook")
+            return
+        problems = notebooks.execution_problems(report)
+        never_run = report.code_cells > 0 and len(report.unexecuted) == report.code_cells
+        if never_run:
+            problems = ["not attempted (no code cell was run: run the whole notebook and save it with its outputs)"]
+        checks.add(labels[0], 2, problems and f"{NOTEBOOK}: " + "; ".join(problems) + ".")
+        checks.add(labels[1], 1, None if report.images >= NOTEBOOK_MIN_FIGURES else
+                   f"{NOTEBOOK}: {report.images} figure(s) in the saved outputs, expected at least "
+                   f"{NOTEBOOK_MIN_FIGURES} (a loss curve and confusion matrix per experiment, the accuracy plot)"
+                   + (": not attempted" if never_run else "") + ".")
+        missing = [what for marker, what in NOTEBOOK_MARKERS if marker not in report.text]
+        checks.add(labels[2], 1, None if not missing else
+                   f"{NOTEBOOK}: the saved outputs lack {' and '.join(missing)}" + (": not attempted" if never_run
+                                                                                     else "") + ".")
+        feedback.finish(self, checks, set_score, "smalldata_notebook")
