@@ -244,3 +244,13 @@ def test_part4_reference_executes_in_reduced_mode_and_earns_the_notebook_row(tmp
     shutil.copyfile(student_tree / "part4.ipynb", sub / "part4.ipynb")
     score, _, output = _grade(sub, student_tree)[NOTEBOOK_ROW]
     assert score == 0 and "not attempted" in output, output
+
+
+def test_check_smalldata_script_passes_on_the_reference_and_says_not_implemented_on_stubs(student_tree):
+    import subprocess
+    ok = subprocess.run([sys.executable, str(paths.KIT / "smalldata" / "check_smalldata.py")],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "all checks passed" in ok.stdout, ok.stdout + ok.stderr
+    stub = subprocess.run([sys.executable, str(student_tree / "smalldata" / "check_smalldata.py")],
+                          capture_output=True, text=True, timeout=300)
+    assert stub.returncode == 1 and stub.stdout.count(": not implemented") == 7, stub.stdout + stub.stderr
