@@ -7,6 +7,7 @@ Sections (all by default):
   grade    grading one full reference submission: CPU seconds and peak memory, unlimited and Gradescope-like
   regrade  batch regrade of a folder of generated submissions: submissions per minute
   checks   the local check scripts' wall time as a student runs them
+  part4    reference part4.ipynb (Section 3b) executed headlessly: wall time and the transfer-learning table
 
 The figures and which targets hold are printed and written to BENCHMARKS.md; the exit status is 0 either way
 (non-zero only when a benchmark could not run at all).
@@ -22,7 +23,7 @@ from typing import Callable, Dict, List
 from autograder import paths
 from bench.report import Row, machine_line, table, write_markdown
 
-SECTIONS = ("cifar", "part1", "grade", "regrade", "checks")
+SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "part4")
 
 
 def _section_functions() -> Dict[str, Callable[[List[str]], List[Row]]]:

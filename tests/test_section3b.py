@@ -254,3 +254,14 @@ def test_check_smalldata_script_passes_on_the_reference_and_says_not_implemented
     stub = subprocess.run([sys.executable, str(student_tree / "smalldata" / "check_smalldata.py")],
                           capture_output=True, text=True, timeout=300)
     assert stub.returncode == 1 and stub.stdout.count(": not implemented") == 7, stub.stdout + stub.stderr
+
+
+def test_bench_part4_rows_read_the_transfer_table():
+    from bench.sections import part4_rows
+    text = ("transfer-learning table (test accuracy %):\nper class | frozen backbone | fine-tuned | from scratch\n"
+            "       16 | 40.0 | 45.5 | 20.0\n      256 | 60.0 | 70.0 | 75.0\n")
+    rows = part4_rows(text, 500.0, reduced=False)
+    assert rows[0].holds is True and len(rows) == 3
+    assert rows[1].value == "40.0 / 45.5 / 20.0" and rows[1].holds is True
+    assert rows[2].holds is False  # from scratch beats the pretrained model at 256: the target does not hold
+    assert part4_rows("", 10.0, reduced=True)[-1].holds is False
