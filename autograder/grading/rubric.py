@@ -141,9 +141,10 @@ SANDBOX_LIMITS = {
 PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
                         "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
 # Section 3b's checks (graded_tests/test_smalldata.py) import torch in the sandbox too, but only build tiny models:
-# one sandbox process for all of them, a few CPU-seconds besides torch's import.
+# one sandbox process for all of them, a few CPU-seconds besides torch's import (in the first call). A call that hangs
+# is cut at call_cpu_seconds; the whole batch, restarts after a hang included, ends within batch_wall_seconds.
 SMALLDATA_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 60, "wall_seconds": 120,
-                            "call_cpu_seconds": 30, "call_wall_seconds": 60, "batch_wall_seconds": 150}
+                            "call_cpu_seconds": 15, "call_wall_seconds": 40, "batch_wall_seconds": 120}
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.
