@@ -39,7 +39,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 # The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2', 'autograd')
+PARTS = ('section1', 'section2', 'section3b', 'autograd')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
 # make_submission.py reads this table too, so the two tools never disagree about the list.
@@ -70,6 +70,13 @@ PART_FILES = {
         "autograd_nn.py": ("autograd/nn.py", "it comes with the kit (autograd/nn.py), done or not"),
         "autograd_optim.py": ("autograd/optim.py", "it comes with the kit (autograd/optim.py), done or not"),
         "test_autograd.py": ("autograd/test_autograd.py", "it comes with the kit and holds your tests, done or not"),
+    },
+    "section3b": {
+        "models.py": ("smalldata/models.py", "it comes with the kit and holds your FC_only, Grayscale1Convolution "
+                                             "and CifarOneConv"),
+        "helpers.py": ("smalldata/helpers.py", "it comes with the kit and holds your class_subset, train_epochs, "
+                                               "accuracy and confusion"),
+        "part4.ipynb": ("part4.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
     },
 }
 

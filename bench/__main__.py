@@ -8,6 +8,7 @@ Sections (all by default):
   regrade  batch regrade of a folder of generated submissions: submissions per minute
   checks   the local check scripts' wall time as a student runs them
   autograd the extra-credit autograd framework: epoch time vs PyTorch (ratio), training time to 85 % (bench/autograd.py)
+  part4    reference part4.ipynb (Section 3b) executed headlessly: wall time and the transfer-learning table
 
 The figures and which targets hold are printed and written to BENCHMARKS.md; the exit status is 0 either way
 (non-zero only when a benchmark could not run at all).
@@ -23,7 +24,7 @@ from typing import Callable, Dict, List
 from autograder import paths
 from bench.report import Row, machine_line, table, write_markdown
 
-SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "autograd")
+SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "part4", "autograd")
 
 
 def _section_functions() -> Dict[str, Callable[[List[str]], List[Row]]]:

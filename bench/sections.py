@@ -304,3 +304,43 @@ def bench_part1(notes: List[str]) -> List[Row]:
                     "training <= 180 s on 2 CPU cores" if where == "cpu" else "", train_s <= 180 if where == "cpu"
                     else None))
     return rows
+
+
+def part4_rows(text: str, wall: float, reduced: bool) -> List[Row]:
+    """Rows from an executed part4.ipynb's text: its wall time and the transfer-learning table (test accuracy per
+    training-set size, pretrained frozen / fine-tuned vs from scratch)."""
+    import re
+
+    mode = "reduced (PART4_REDUCED)" if reduced else "full"
+    rows = [Row("part4", f"whole notebook wall s ({mode}, {os.cpu_count()} cores)", f"{wall:.0f}",
+                "<= 180 s reduced, <= 600 s full", wall <= (180 if reduced else 600))]
+    table_rows = re.findall(r"^\s*(\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)\s*$", text, re.MULTILINE)
+    if not table_rows:
+        rows.append(Row("part4", "transfer-learning table", "not found in the outputs", "", False))
+    for size, frozen, tuned, scratch in table_rows:
+        best = max(float(frozen), float(tuned))
+        rows.append(Row("part4", f"{size} per class: test % frozen / fine-tuned / from scratch",
+                        f"{float(frozen):.1f} / {float(tuned):.1f} / {float(scratch):.1f}",
+                        "pretrained > from scratch", best > float(scratch)))
+    return rows
+
+
+def bench_part4(notes: List[str]) -> List[Row]:
+    """Reference part4.ipynb executed headlessly (full mode unless PART4_REDUCED is set in the environment)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    root, cifar = paths.fashion_mnist_root(), paths.cifar10_dir()
+    if root is None or cifar is None:
+        notes.append(paths.missing_data_reason("Fashion-MNIST or CIFAR-10") + "; part4 section skipped")
+        return [Row("part4", "reference notebook", "skipped: no data", "<= 600 s", None)]
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(paths.KIT / "part4.ipynb", tmp)
+        shutil.copytree(paths.KIT / "smalldata", Path(tmp) / "smalldata")
+        nb = nbformat.read(Path(tmp) / "part4.ipynb", as_version=4)
+        env = dict(os.environ, FASHION_MNIST_ROOT=str(root), CIFAR10_DIR=str(cifar), MPLBACKEND="Agg")
+        env.setdefault("PART4_DATASET", "fashion")  # no download attempt: the offline data
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=1800, kernel_name="python3").execute(cwd=tmp, env=env)
+        wall = time.perf_counter() - start
+    return part4_rows(_notebook_text(nb), wall, bool(os.environ.get("PART4_REDUCED")))

@@ -1,11 +1,13 @@
 """The graded artifacts a perfect student hands in, made by running the reference kit.
 
-Three steps, each run in a temporary copy of the kit (the kit folder never collects run outputs):
+Four steps, each run in a temporary copy of the kit (the kit folder never collects run outputs):
 
 * ``checkpoint``: the reference ``neuralnet/train.py`` (its best-model hyper-parameters) trained on CIFAR-10
   -> ``checkpoint.pkl``;
 * ``part1``: the reference part 1 notebook executed -> ``part1.ipynb`` (with outputs) and its ``part1_model.pt``;
 * ``part2``: the reference part 2 notebook executed -> ``part2.ipynb`` and the ``img1.png`` / ``img2.png`` it saves.
+* ``part4`` (Section 3b): the reference part 4 notebook executed -> ``part4.ipynb`` (``PART4_REDUCED=1`` in the
+  environment runs it on tiny subsets, for quick staff checks; the cache key includes it).
 
 Each step's results are cached in ``DLKIT_CACHE/reference-artifacts/<step>-<hash>/``, where the hash covers only
 that step's inputs (for ``checkpoint`` the files under ``neuralnet/``; for a notebook the notebook itself and the
@@ -37,7 +39,8 @@ _DONE = ".complete"  # written last: a cache folder without it is a build that w
 # Environment settings that change what the reference runs produce, so they are part of every cache key.
 # PART1_MAX_EPOCHS (read by part1.ipynb) caps training for quick staff checks: a capped build must never be
 # mistaken for the full one.
-KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS",)
+# PART4_REDUCED (read by part4.ipynb) runs it on tiny subsets, PART4_DATASET=fashion skips the MNIST download.
+KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS", "PART4_REDUCED", "PART4_DATASET")
 
 
 class ReferenceArtifactError(RuntimeError):
@@ -69,12 +72,18 @@ def _notebook_inputs(notebook: str) -> Callable[[Path, Path], bool]:
     return is_input
 
 
+def _part4_inputs(kit_dir: Path, relative: Path) -> bool:
+    """part4.ipynb depends on itself and on the smalldata/ modules it imports."""
+    return relative.as_posix() == "part4.ipynb" or relative.parts[0] == "smalldata"
+
+
 STEPS = (
     Step("checkpoint", (("checkpoint.pkl", "neuralnet/checkpoint.pkl"),), _in_neuralnet),
     Step("part1", (("part1.ipynb", "part1.ipynb"), ("part1_model.pt", "part1_model.pt")),
          _notebook_inputs("part1.ipynb"), "section2"),
     Step("part2", (("part2.ipynb", "part2.ipynb"), ("img1.png", "img1.png"), ("img2.png", "img2.png")),
          _notebook_inputs("part2.ipynb"), "section2"),
+    Step("part4", (("part4.ipynb", "part4.ipynb"),), _part4_inputs, "section3b"),
 )
 ARTIFACTS = {name: relative for step in STEPS for name, relative in step.outputs}
 
@@ -147,6 +156,9 @@ def _execute_notebook(workdir: Path, name: str, env: Dict[str, str]) -> None:
 def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
     if step.name == "checkpoint":
         _train(workdir, _require(paths.cifar10_dir(), "CIFAR-10"), env)
+    elif step.name == "part4":  # Fashion-MNIST (when MNIST cannot be downloaded) and CIFAR-10
+        env = dict(env, CIFAR10_DIR=str(_require(paths.cifar10_dir(), "CIFAR-10")))
+        _execute_notebook(workdir, "part4.ipynb", env)
     else:
         _execute_notebook(workdir, f"{step.name}.ipynb", env)
 
@@ -206,7 +218,8 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
         names = {step.name for step, _ in to_run}
         if "checkpoint" in names:
             _require(paths.cifar10_dir(), "CIFAR-10")
-        fashion_root = _require(paths.fashion_mnist_root(), "Fashion-MNIST") if "part1" in names else None
+        fashion_root = (_require(paths.fashion_mnist_root(), "Fashion-MNIST") if names & {"part1", "part4"}
+                        else None)
         env = _run_env(fashion_root if fashion_root is not None else paths.fashion_mnist_root())
         total = time.perf_counter()
         for step, target in to_run:

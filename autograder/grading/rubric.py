@@ -36,6 +36,9 @@ PARTS: Dict[str, Part] = {
     "section2": Part("Section 2: PyTorch on Fashion-MNIST and a pretrained ImageNet model",
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
+    "section3b": Part("Section 3b: small data, a first convolution and transfer learning",
+                      ("smalldata", "part4.ipynb"),
+                      ("models.py", "helpers.py", "part4.ipynb")),
     "autograd": Part("Extra credit: an autograd framework in numpy, its tests and a classifier trained with it",
                      ("autograd",), ("autograd_tensor.py", "autograd_nn.py", "autograd_optim.py", "test_autograd.py"),
                      extra_credit=True),
@@ -92,6 +95,22 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
     ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
     ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
     ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+]) + _part_rows("section3b", [
+    # Section 3b: small data and a first convolution (smalldata/models.py, smalldata/helpers.py)
+    ("smalldata_fc_only", Item("7.1", "smalldata FC_only: fully connected, output shape", 2, "test_smalldata")),
+    ("smalldata_gray1conv", Item("7.2", "smalldata Grayscale1Convolution: one conv, one max-pool halving H and W, "
+                                        "output shape", 4, "test_smalldata")),
+    ("smalldata_activation", Item("7.3", "smalldata Grayscale1Convolution: activation switchable", 2,
+                                  "test_smalldata")),
+    ("smalldata_cifar_one_conv", Item("7.4", "smalldata CifarOneConv: one conv, one max-pool halving 32 x 32, "
+                                             "output shape", 2, "test_smalldata")),
+    ("smalldata_class_subset", Item("7.5", "smalldata class_subset: per class, seeded, remapped labels", 3,
+                                    "test_smalldata")),
+    ("smalldata_train_epochs", Item("7.6", "smalldata train_epochs: per-epoch losses and trained weights", 3,
+                                    "test_smalldata")),
+    ("smalldata_metrics", Item("7.7", "smalldata accuracy and confusion", 3, "test_smalldata")),
+    ("smalldata_notebook", Item("7.8", "part4.ipynb: executed, no errors, every experiment's figure, transfer "
+                                       "table", 4, "test_smalldata")),
 ]) + _part_rows("autograd", [
     # Extra credit: the autograd framework (autograd/tensor.py, nn.py, optim.py), values and gradients
     ("ag_arithmetic", Item("10.1", "autograd: + - * / and unary minus (broadcasting, scalars)", 3, "test_autograd")),
@@ -147,6 +166,11 @@ PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds":
 PART1_EXPORT = {"max_parameters": 5_000_000, "max_stored_elements": 100_000, "accuracy_tolerance": 0.6}
 # Figures in the notebooks' outputs count only from this size (pixels, each side); matplotlib's smallest is ~300.
 MIN_FIGURE_PIXELS = 100
+# Section 3b's checks (graded_tests/test_smalldata.py) import torch in the sandbox too, but only build tiny models:
+# one sandbox process for all of them, a few CPU-seconds besides torch's import (in the first call). A call that hangs
+# is cut at call_cpu_seconds; the whole batch, restarts after a hang included, ends within batch_wall_seconds.
+SMALLDATA_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 60, "wall_seconds": 120,
+                            "call_cpu_seconds": 15, "call_wall_seconds": 40, "batch_wall_seconds": 120}
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.
@@ -162,6 +186,8 @@ TASKS = {
     "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
     "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
     "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
+    "7": "Section 3b: small data and transfer learning (`smalldata/models.py`, `smalldata/helpers.py`, "
+         "`part4.ipynb`)",
     "10": "Extra credit: the autograd framework (`autograd/tensor.py`, `nn.py`, `optim.py`, `test_autograd.py`)",
 }
 

@@ -110,10 +110,10 @@ class Workspace:
 
     @classmethod
     def for_submission(cls, submission_dir: Path, given_dir: Optional[Path] = None) -> "Workspace":
-        """The student tree's files (backprop/ and neuralnet/ flattened) with the submission's files on top."""
+        """The student tree's files (backprop/, neuralnet/ and smalldata/ flattened) with the submission's files on top."""
         ws = cls()
         given = Path(given_dir) if given_dir is not None else _given_dir_default()
-        for sub in ("backprop", "neuralnet"):
+        for sub in ("backprop", "neuralnet", "smalldata"):
             for source in _regular_files(given / sub):
                 if source.suffix == ".py":
                     ws.add_file(source.name, source)

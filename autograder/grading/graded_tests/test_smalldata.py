@@ -1,0 +1,475 @@
+"""Graded tests for Section 3b: smalldata/models.py and smalldata/helpers.py (rubric items 7.1-7.7).
+
+The student's models are built INSIDE the sandbox by harness/smalldata_procedures.py, which reports facts about them
+(the type of every leaf module, the output for the grader's seeded input, the input and output shape of every pooling
+and convolution call); the grader decides from those facts. The helpers are called in the sandbox on the grader's
+seeded inputs and on a flatten + linear model with the grader's weights, so every expected value (the subset's class
+counts, the SGD losses and trained weights, the accuracy and the confusion matrix) is computed here, in numpy, from
+the grader's own inputs: no number the student's code or notebook prints is trusted. All calls run in one sandbox
+process (torch is imported once).
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+
+from autograder.grading import feedback, rubric
+from autograder.grading.feedback import Checks, compare_array, outcome_problem
+from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.student_code import Call, run_calls
+
+NOTEBOOK = "part4.ipynb"
+# Every run_experiment call draws one figure (loss curve + confusion matrix); at least 3 + 3 MNIST runs, 3 CIFAR-10
+# runs and 3 runs per training-set size of the transfer-learning comparison, plus the accuracy-vs-size plot.
+NOTEBOOK_MIN_FIGURES = 10
+NOTEBOOK_MARKERS = (("dataset: ", "the dataset line printed by the MNIST cell"),
+                    ("transfer-learning table", "the transfer-learning table printed after the accuracy plot"))
+
+MODELS = "models"
+HELPERS = "helpers"
+PROCEDURES = "smalldata_procedures"
+SEED = 3_052_117  # fixed so grading is deterministic; not a seed the kit uses
+MODEL_SEED = 11  # torch.manual_seed before each model is built: two activations get the same weights
+TOL_TRAIN = 1e-4  # float32 training in torch vs the grader's float64 SGD
+POOL_TYPES = ("MaxPool2d",)  # the homework asks for max-pooling
+CONV = "Conv2d"
+
+
+def _inputs() -> dict:
+    """Every input of this module's checks, from one seeded generator."""
+    rng = np.random.default_rng(SEED)
+    gray = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
+    color = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    targets = rng.integers(0, 10, size=600).astype(np.int64)
+    few = rng.integers(0, 9, size=100).astype(np.int64)  # labels 0..8, then two examples of class 9
+    few[:2] = 9
+    train = [{"w": 0.3 * rng.standard_normal((3, 16)), "b": 0.1 * rng.standard_normal(3),
+              "x": rng.standard_normal((32, 1, 4, 4)).astype(np.float32),
+              "y": rng.integers(0, 3, size=32).astype(np.int64), "batch": 8, "epochs": e, "lr": lr, "momentum": m}
+             for e, lr, m in ((3, 0.2, 0.0), (2, 0.1, 0.9))]
+    metrics = {"w": rng.standard_normal((4, 16)), "b": 0.1 * rng.standard_normal(4),
+               "x": rng.standard_normal((40, 1, 4, 4)).astype(np.float32),
+               "y": rng.integers(0, 4, size=40).astype(np.int64), "batch": 16, "num_classes": 5}
+    return {"gray": gray, "color": color, "targets": targets, "classes": [7, 2, 5], "per_class": 6,
+            "seeds": [101, 202], "few": few, "few_classes": [1, 9], "train": train, "metrics": metrics}
+
+
+def _calls(inp: dict) -> List[Call]:
+    arch = f"{PROCEDURES}.architecture"
+    calls = [
+        Call("fc/3", MODELS, arch, args=("FC_only", {"num_classes": 3}, inp["gray"])),
+        Call("fc/5", MODELS, arch, args=("FC_only", {"num_classes": 5}, inp["gray"])),
+        Call("gray/3", MODELS, arch, args=("Grayscale1Convolution", {"num_classes": 3}, inp["gray"])),
+    ]
+    for act in ("ReLU", "Tanh", "Sigmoid"):
+        calls.append(Call(f"gray/5/{act}", MODELS, arch, args=("Grayscale1Convolution", {"num_classes": 5},
+                                                                inp["gray"], act, MODEL_SEED)))
+    calls += [
+        Call("cifar/10", MODELS, arch, args=("CifarOneConv", {}, inp["color"])),
+        Call("cifar/4", MODELS, arch, args=("CifarOneConv", {"num_classes": 4}, inp["color"])),
+        Call("subset", HELPERS, f"{PROCEDURES}.class_subset_cases",
+             args=(inp["targets"], inp["classes"], inp["per_class"], inp["seeds"])),
+        Call("subset/few", HELPERS, f"{PROCEDURES}.class_subset_raises",
+             args=(inp["few"], inp["few_classes"], 4)),
+    ]
+    for i, t in enumerate(inp["train"]):
+        calls.append(Call(f"train/{i}", HELPERS, f"{PROCEDURES}.train_linear",
+                          args=(t["w"], t["b"], t["x"], t["y"], t["batch"], t["epochs"], t["lr"], t["momentum"])))
+    m = inp["metrics"]
+    calls.append(Call("accuracy", HELPERS, f"{PROCEDURES}.accuracy_linear",
+                      args=(m["w"], m["b"], m["x"], m["y"], m["batch"])))
+    calls.append(Call("confusion", HELPERS, f"{PROCEDURES}.confusion_linear",
+                      args=(m["w"], m["b"], m["x"], m["y"], m["batch"], m["num_classes"])))
+    return calls
+
+
+# -- the grader's own computations (numpy, float64) ------------------------------------------------------------
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def expected_training(t: dict):
+    """(per-epoch mean losses, trained weight, trained bias) of torch.optim.SGD(lr, momentum) on the cross-entropy
+    of a linear model, batches in order, each loss taken before its step."""
+    w, b = t["w"].astype(np.float64).copy(), t["b"].astype(np.float64).copy()
+    x = t["x"].reshape(t["x"].shape[0], -1).astype(np.float64)
+    y = t["y"]
+    buf_w = buf_b = None
+    losses = []
+    for _ in range(t["epochs"]):
+        total = 0.0
+        for start in range(0, x.shape[0], t["batch"]):
+            xb, yb = x[start:start + t["batch"]], y[start:start + t["batch"]]
+            p = _softmax(xb @ w.T + b)
+            total += -np.log(p[np.arange(len(yb)), yb]).sum()
+            d = p.copy()
+            d[np.arange(len(yb)), yb] -= 1.0
+            d /= len(yb)
+            gw, gb = d.T @ xb, d.sum(axis=0)
+            if t["momentum"]:
+                buf_w = gw if buf_w is None else t["momentum"] * buf_w + gw
+                buf_b = gb if buf_b is None else t["momentum"] * buf_b + gb
+                gw, gb = buf_w, buf_b
+            w -= t["lr"] * gw
+            b -= t["lr"] * gb
+        losses.append(total / x.shape[0])
+    return np.array(losses), w, b
+
+
+def expected_predictions(m: dict) -> np.ndarray:
+    x = m["x"].reshape(m["x"].shape[0], -1).astype(np.float64)
+    return np.argmax(x @ m["w"].T + m["b"], axis=1)
+
+
+def expected_confusion(m: dict) -> np.ndarray:
+    counts = np.zeros((m["num_classes"], m["num_classes"]), dtype=np.int64)
+    np.add.at(counts, (m["y"], expected_predictions(m)), 1)
+    return counts
+
+
+class TestSmallData(GradedTestCase):
+    """smalldata/models.py and smalldata/helpers.py: architecture facts and helper outputs; part4.ipynb's outputs."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.inp = _inputs()
+        ws = cls.workspace()
+        try:
+            cls.out = run_calls(ws, _calls(cls.inp), limits=rubric.SMALLDATA_SANDBOX_LIMITS)
+        finally:
+            ws.cleanup()
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+
+    def _facts(self, call_id: str, subject: str):
+        """(facts dict, problem): the architecture report of one call, or why there is none."""
+        outcome = self.out[call_id]
+        problem = outcome_problem(outcome, subject)
+        if problem:
+            return None, problem
+        facts = outcome.value
+        if not isinstance(facts, dict) or "leaf_types" not in facts:
+            return None, "internal: no architecture report"
+        return facts, None
+
+    @staticmethod
+    def _output_problem(facts: dict, x_shape, classes: int, what: str) -> Optional[str]:
+        out = facts["output"]
+        want = (x_shape[0], classes)
+        if out is None:
+            return f"{what}: forward returned a {facts['output_type']}, expected a tensor of logits {want}"
+        if tuple(out.shape) != want:
+            return f"{what}: output shape {tuple(out.shape)} for input {tuple(x_shape)}, expected {want}"
+        if not np.all(np.isfinite(out)):
+            return f"{what}: the output for input {tuple(x_shape)} has nan or inf values"
+        return None
+
+    @staticmethod
+    def _one_conv_one_pool(facts: dict, what: str, size: int) -> dict:
+        """Problems (None = right) of 'one conv', 'one max-pool' and 'pool halves' for a model on size x size."""
+        types = facts["leaf_types"]
+        convs = sum(t.startswith("Conv") or t.startswith("LazyConv") for t in types)
+        pools = [p for p in facts["pools"]]
+        max_pools = [t for t in types if t in POOL_TYPES]
+        other_pools = [t for t in types if "Pool" in t and t not in POOL_TYPES]
+        result = {"conv": None if convs == 1 and types.count(CONV) == 1 else
+                  f"{what}: {types.count(CONV)} nn.Conv2d layer(s) among its modules ({', '.join(types)}), "
+                  f"expected exactly one",
+                  "pool": None if len(max_pools) == 1 and not other_pools else
+                  f"{what}: {len(max_pools)} nn.MaxPool2d layer(s) and {len(other_pools)} other pooling layer(s) "
+                  f"among its modules ({', '.join(types)}), expected exactly one nn.MaxPool2d"}
+        halves = None
+        calls = [p for p in pools if p[0] in POOL_TYPES]
+        if not calls:
+            halves = f"{what}: no nn.MaxPool2d ran in forward, so it cannot halve the image"
+        else:
+            _, shape_in, shape_out = calls[0]
+            if not shape_in or not shape_out or len(shape_in) != 4 or len(shape_out) != 4:
+                halves = f"{what}: the max-pooling layer ran on shape {shape_in}, expected (N, C, H, W)"
+            elif shape_out[-2:] != [shape_in[-2] // 2, shape_in[-1] // 2] or shape_in[-2:] != [size, size]:
+                halves = (f"{what}: the max-pooling layer maps {tuple(shape_in)} to {tuple(shape_out)}; it must "
+                          f"halve the {size} x {size} image to {size // 2} x {size // 2} (kernel_size=2, stride=2, "
+                          f"after a convolution that keeps {size} x {size}: padding)")
+        result["halves"] = halves
+        return result
+
+    # -- tests -------------------------------------------------------------------------------------------------
+
+    @graded("smalldata_fc_only")
+    def test_fc_only(self, set_score=None):
+        checks = Checks("FC_only")
+        x = self.inp["gray"]
+        for classes in (3, 5):
+            facts, problem = self._facts(f"fc/{classes}", "FC_only")
+            label = f"output shape for num_classes={classes}"
+            if problem:
+                checks.fail(label, 1, problem)
+                continue
+            checks.add(label, 1, self._output_problem(facts, x.shape, classes, f"FC_only(num_classes={classes})"))
+        facts, problem = self._facts("fc/3", "FC_only")
+        if problem:
+            checks.fail("fully connected only", 1, problem)
+        else:
+            types = facts["leaf_types"]
+            bad = [t for t in types if "Conv" in t or "Pool" in t]
+            checks.add("fully connected only", 1,
+                       f"FC_only: it has {', '.join(bad)}; a fully connected model has only nn.Linear layers "
+                       "and activations" if bad else
+                       None if "Linear" in types else
+                       f"FC_only: no nn.Linear among its modules ({', '.join(types) or 'none'})")
+        feedback.finish(self, checks, set_score, "smalldata_fc_only")
+
+    @graded("smalldata_gray1conv")
+    def test_gray1conv(self, set_score=None):
+        checks = Checks("Grayscale1Convolution")
+        x = self.inp["gray"]
+        facts, problem = self._facts("gray/3", "Grayscale1Convolution")
+        labels = ("one convolution", "one max-pooling", "pooling halves 28 x 28", "output shape")
+        if problem:
+            for label in labels:
+                checks.fail(label, 1, problem)
+        else:
+            what = "Grayscale1Convolution(num_classes=3)"
+            parts = self._one_conv_one_pool(facts, what, 28)
+            checks.add(labels[0], 1, parts["conv"])
+            checks.add(labels[1], 1, parts["pool"])
+            checks.add(labels[2], 1, parts["halves"])
+            out_problem = self._output_problem(facts, x.shape, 3, what)
+            if not out_problem:
+                five, problem5 = self._facts("gray/5/ReLU", "Grayscale1Convolution")
+                out_problem = problem5 and f"Grayscale1Convolution(num_classes=5, activation=nn.ReLU): {problem5}"
+                out_problem = out_problem or self._output_problem(
+                    five, x.shape, 5, "Grayscale1Convolution(num_classes=5, activation=nn.ReLU)")
+            checks.add(labels[3], 1, out_problem)
+        feedback.finish(self, checks, set_score, "smalldata_gray1conv")
+
+    @graded("smalldata_activation")
+    def test_activation(self, set_score=None):
+        checks = Checks("Grayscale1Convolution activation")
+        base, problem = self._facts("gray/5/ReLU", "Grayscale1Convolution")
+        for act in ("Tanh", "Sigmoid"):
+            label = f"activation=nn.{act}"
+            other, problem_other = self._facts(f"gray/5/{act}", "Grayscale1Convolution")
+            problem_here = problem or problem_other
+            if problem_here:
+                checks.fail(label, 1, f"with activation=nn.{act}: {problem_here}" if problem_other and not problem
+                            else problem_here)
+                continue
+            if base["output"] is None or other["output"] is None or base["output"].shape != other["output"].shape:
+                checks.fail(label, 1, "the outputs cannot be compared (see the output shape check, 7.2)")
+                continue
+            same_modules = base["leaf_types"] == other["leaf_types"]
+            same_output = np.allclose(base["output"], other["output"], rtol=1e-6, atol=1e-7)
+            uses = act in other["leaf_types"]
+            if same_output and (same_modules or not uses):
+                checks.fail(label, 1, f"activation=nn.{act} builds the same network as activation=nn.ReLU (same "
+                                      f"modules {', '.join(other['leaf_types'])}, same output with the same seed): "
+                                      "build the layer with activation() and use it in forward, instead of a fixed "
+                                      "nn.ReLU or F.relu")
+            else:
+                checks.add(label, 1, None)
+        feedback.finish(self, checks, set_score, "smalldata_activation")
+
+    @graded("smalldata_cifar_one_conv")
+    def test_cifar_one_conv(self, set_score=None):
+        checks = Checks("CifarOneConv")
+        x = self.inp["color"]
+        problems = []
+        for call_id, classes, what in (("cifar/10", 10, "CifarOneConv()"), ("cifar/4", 4, "CifarOneConv(num_classes=4)")):
+            facts, problem = self._facts(call_id, "CifarOneConv")
+            problems.append(f"CifarOneConv: {problem}." if problem else
+                            self._output_problem(facts, x.shape, classes, what))
+        first = next((p for p in problems if p), None)
+        checks.add("output shape", 1, first)
+        facts, problem = self._facts("cifar/10", "CifarOneConv")
+        if problem:
+            checks.fail("one convolution, one max-pooling halving 32 x 32", 1, problem)
+        else:
+            parts = self._one_conv_one_pool(facts, "CifarOneConv()", 32)
+            bad = [p for p in parts.values() if p]
+            checks.add("one convolution, one max-pooling halving 32 x 32", 1, bad[0] if bad else None)
+        feedback.finish(self, checks, set_score, "smalldata_cifar_one_conv")
+
+    @graded("smalldata_class_subset")
+    def test_class_subset(self, set_score=None):
+        checks = Checks("class_subset")
+        inp = self.inp
+        targets, classes, per = inp["targets"], inp["classes"], inp["per_class"]
+        desc = f"class_subset(targets of {len(targets)} labels 0..9, classes={classes}, per_class={per}"
+        labels = ("per class", "remapped labels", "seeded", "list and tensor targets")
+        weights = (2, 1, 1, 1)
+        outcome = self.out["subset"]
+        problem = outcome_problem(outcome, "class_subset")
+        if problem:
+            for label, weight in zip(labels, weights):
+                checks.fail(label, weight, problem)
+        else:
+            results = outcome.value
+            parsed = [self._subset_pair(r) for r in results]
+            first, p0 = parsed[0]
+            if p0:
+                for label, weight in zip(labels, weights):
+                    checks.add(label, weight, f"{desc}, seed={inp['seeds'][0]}) {p0}.")
+            else:
+                idx, lab = first
+                checks.add(labels[0], weights[0], self._per_class_problem(idx, targets, classes, per, desc))
+                valid = idx.size == lab.size and (idx.size == 0 or (idx.min() >= 0 and idx.max() < len(targets)))
+                want = np.array([classes.index(int(t)) if int(t) in classes else -1 for t in targets[idx]]) \
+                    if valid else None
+                checks.add(labels[1], weights[1], None if valid and np.array_equal(lab, want) else
+                           f"class_subset: labels must be the remapped labels classes.index(target) "
+                           f"(0..{len(classes) - 1} in the order of classes={classes}), one per index; "
+                           f"got {np.asarray(lab)[:8].tolist()}... for targets {targets[idx][:8].tolist()}...")
+                second, p1 = parsed[1]
+                seeded = None
+                if p1:
+                    seeded = f"class_subset: with seed={inp['seeds'][1]}: {p1}"
+                elif np.array_equal(second[0], idx):
+                    seeded = (f"class_subset: seeds {inp['seeds'][0]} and {inp['seeds'][1]} give the same "
+                              "indices: draw with a generator seeded by `seed`")
+                checks.add(labels[2], weights[2], seeded)
+                kinds = []
+                for (pair, p), kind in zip(parsed[2:], ("a list", "a torch tensor")):
+                    if p or not np.array_equal(pair[0], idx):
+                        kinds.append(kind)
+                checks.add(labels[3], weights[3], None if not kinds else
+                           f"class_subset: targets given as {' and '.join(kinds)} do not give the same indices as "
+                           "a numpy array with the same seed (convert with np.asarray first)")
+        raised = self.out["subset/few"]
+        problem = outcome_problem(raised, "class_subset")
+        if problem:
+            checks.fail("too few examples", 1, problem)
+        else:
+            checks.add("too few examples", 1, None if raised.value == "ValueError" else
+                       f"class_subset: with per_class=4 and class 9 having 2 examples it "
+                       f"{'raised ' + raised.value if raised.value else 'raised nothing'}, expected ValueError")
+        feedback.finish(self, checks, set_score, "smalldata_class_subset")
+
+    @staticmethod
+    def _subset_pair(value):
+        """((indices, labels) int arrays, problem)."""
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            return None, "must return a tuple (indices, labels)"
+        idx, lab = value
+        if not isinstance(idx, np.ndarray) or not isinstance(lab, np.ndarray):
+            return None, "must return two arrays (indices, labels)"
+        if idx.ndim != 1 or lab.ndim != 1 or idx.dtype.kind not in "iu" or lab.dtype.kind not in "iu":
+            return None, (f"returned indices {idx.dtype} {idx.shape} and labels {lab.dtype} {lab.shape}, expected "
+                          "1-D integer arrays")
+        return (idx.astype(np.int64), lab.astype(np.int64)), None
+
+    @staticmethod
+    def _per_class_problem(idx, targets, classes, per, desc) -> Optional[str]:
+        n = len(classes) * per
+        if idx.size != n:
+            return f"{desc}) returned {idx.size} indices, expected {n} ({per} per class)"
+        if idx.min() < 0 or idx.max() >= len(targets):
+            return f"{desc}) returned indices outside 0..{len(targets) - 1}"
+        if len(np.unique(idx)) != n:
+            return f"{desc}) returned the same index more than once (draw without replacement)"
+        picked = targets[idx]
+        counts = {c: int((picked == c).sum()) for c in classes}
+        others = sorted(set(picked.tolist()) - set(classes))
+        if others or any(v != per for v in counts.values()):
+            return (f"{desc}) picked per class {counts}" + (f" and labels {others} not in classes" if others else "")
+                    + f"; expected exactly {per} of each class (sample each class separately)")
+        return None
+
+    @graded("smalldata_train_epochs")
+    def test_train_epochs(self, set_score=None):
+        checks = Checks("train_epochs")
+        for i, t in enumerate(self.inp["train"]):
+            desc = (f"train_epochs(linear model 16 -> 3, 32 examples in batches of {t['batch']}, epochs={t['epochs']}, "
+                    f"lr={t['lr']}, momentum={t['momentum']})")
+            outcome = self.out[f"train/{i}"]
+            problem = outcome_problem(outcome, "train_epochs")
+            if problem:
+                checks.fail(f"losses (momentum={t['momentum']})", 1, problem)
+                checks.fail(f"trained weights (momentum={t['momentum']})", 1, problem)
+                continue
+            losses, w, b = outcome.value
+            exp_losses, exp_w, exp_b = expected_training(t)
+            if isinstance(losses, np.ndarray) and losses.dtype.kind in "fiu" and losses.shape == exp_losses.shape:
+                p = compare_array(exp_losses, losses.astype(np.float64), tol=TOL_TRAIN)
+                p = p and (f"{desc}: per-epoch losses {np.round(losses, 5).tolist()}, expected "
+                           f"{np.round(exp_losses, 5).tolist()} (mean cross-entropy of each epoch's batches, taken "
+                           f"before each step): {p}")
+            else:
+                got = losses.shape if isinstance(losses, np.ndarray) else losses
+                p = f"{desc}: must return {t['epochs']} floats (one mean loss per epoch), got {got}"
+            checks.add(f"losses (momentum={t['momentum']})", 1, p)
+            p = compare_array(exp_w, w, tol=TOL_TRAIN) or compare_array(exp_b, b, tol=TOL_TRAIN)
+            checks.add(f"trained weights (momentum={t['momentum']})", 1,
+                       p and f"{desc}: the trained weights differ from torch.optim.SGD(lr, momentum) on "
+                             f"nn.CrossEntropyLoss with one step per batch: {p}")
+        feedback.finish(self, checks, set_score, "smalldata_train_epochs")
+
+    @graded("smalldata_metrics")
+    def test_metrics(self, set_score=None):
+        checks = Checks("accuracy and confusion")
+        m = self.inp["metrics"]
+        desc = f"on 40 examples in batches of {m['batch']} (linear model 16 -> 4)"
+        pred = expected_predictions(m)
+        exp_acc = float((pred == m["y"]).mean())
+        outcome = self.out["accuracy"]
+        problem = outcome_problem(outcome, "accuracy")
+        if problem:
+            checks.add("accuracy", 1, f"accuracy: {problem}.")
+        else:
+            got = outcome.value
+            if not isinstance(got, (int, float)) or isinstance(got, bool):
+                checks.add("accuracy", 1, f"accuracy: returned {type(got).__name__}, expected a float in [0, 1].")
+            elif abs(got - exp_acc) <= 1e-6:
+                checks.add("accuracy", 1, None)
+            else:
+                hint = " (a percentage: return the fraction in [0, 1])" if abs(got - 100 * exp_acc) <= 1e-4 else ""
+                checks.add("accuracy", 1, f"accuracy {desc}: {got:.6g} instead of {exp_acc:.6g}{hint}.")
+        outcome = self.out["confusion"]
+        problem = outcome_problem(outcome, "confusion")
+        if problem:
+            checks.add("confusion", 1, f"confusion: {problem}.")
+        else:
+            expected = expected_confusion(m)
+            p = compare_array(expected, outcome.value)
+            checks.add("confusion", 1, p and (f"confusion(num_classes={m['num_classes']}) {desc}: {p} (rows = true "
+                                              "class, columns = predicted class, every class 0..num_classes-1)"))
+        feedback.finish(self, checks, set_score, "smalldata_metrics")
+
+    @graded("smalldata_notebook")
+    def test_notebook(self, set_score=None):
+        """Read as data (never executed): executed without errors, the figures, the printed dataset and table."""
+        from autograder.grading.graded_tests import test_notebooks as notebooks
+        checks = Checks(NOTEBOOK)
+        path = self.submission_dir / NOTEBOOK
+        labels = ("executed without errors", "figures", "dataset and transfer table")
+        if not path.is_file():
+            for label, weight in zip(labels, (2, 1, 1)):
+                checks.add(label, weight, f"{NOTEBOOK}: not attempted (not in the submission).")
+            feedback.finish(self, checks, set_score, "smalldata_notebook")
+            return
+        try:
+            report = notebooks.inspect_notebook(notebooks.read_notebook(path))
+        except ValueError as exc:
+            for label, weight in zip(labels, (2, 1, 1)):
+                checks.add(label, weight, f"{NOTEBOOK}: {exc}.")
+            feedback.finish(self, checks, set_score, "smalldata_notebook")
+            return
+        problems = notebooks.execution_problems(report)
+        never_run = report.code_cells > 0 and len(report.unexecuted) == report.code_cells
+        if never_run:
+            problems = ["not attempted (no code cell was run: run the whole notebook and save it with its outputs)"]
+        checks.add(labels[0], 2, problems and f"{NOTEBOOK}: " + "; ".join(problems) + ".")
+        checks.add(labels[1], 1, None if report.images >= NOTEBOOK_MIN_FIGURES else
+                   f"{NOTEBOOK}: {report.images} figure(s) in the saved outputs, expected at least "
+                   f"{NOTEBOOK_MIN_FIGURES} (a loss curve and confusion matrix per experiment, the accuracy plot)"
+                   + (": not attempted" if never_run else "") + ".")
+        missing = [what for marker, what in NOTEBOOK_MARKERS if marker not in report.text]
+        checks.add(labels[2], 1, None if not missing else
+                   f"{NOTEBOOK}: the saved outputs lack {' and '.join(missing)}" + (": not attempted" if never_run
+                                                                                     else "") + ".")
+        feedback.finish(self, checks, set_score, "smalldata_notebook")
