@@ -1,0 +1,152 @@
+"""Section 3a: the reference cnnfeatures/features.py (extract_features, class_variances).
+
+The variances are checked against a brute-force formula (float64, explicit per-class loops), the identity
+within + between == total, and the edge cases of the contract (labels not 0..C-1, one-sample classes, float32 input).
+The extractor is checked on a small CNN against the layer output computed directly.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import paths
+from autograder.grading import reference
+
+
+@pytest.fixture(scope="module")
+def features_ref():
+    return reference.features()
+
+
+def brute_force(x, y):
+    x = np.asarray(x, dtype=np.float64)
+    classes = sorted(set(int(v) for v in y))
+    n = len(x)
+    m = x.mean(axis=0)
+    intra, within, between = [], 0.0, 0.0
+    for c in classes:
+        xc = x[np.asarray(y) == c]
+        mc = xc.mean(axis=0)
+        s = sum(float(np.dot(r - mc, r - mc)) for r in xc)
+        intra.append(s / len(xc))
+        within += s / n
+        between += len(xc) * float(np.dot(mc - m, mc - m)) / n
+    total = sum(float(np.dot(r - m, r - m)) for r in x) / n
+    return classes, np.array(intra), within, between, total
+
+
+def uneven(seed=0, n=300, d=7, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(np.array([-3, 5, 17, 1000]), size=n, p=[0.5, 0.3, 0.15, 0.05])
+    offsets = {c: rng.standard_normal(d) * 2 for c in (-3, 5, 17, 1000)}
+    x = rng.standard_normal((n, d)) + np.stack([offsets[int(c)] for c in labels])
+    return x.astype(dtype), labels
+
+
+def test_variances_match_brute_force_and_identity(features_ref):
+    x, y = uneven()
+    out = features_ref.class_variances(x, y)
+    classes, intra, within, between, total = brute_force(x, y)
+    assert out["classes"].tolist() == classes and out["classes"].dtype == np.int64
+    assert out["counts"].tolist() == [int((y == c).sum()) for c in classes]
+    np.testing.assert_allclose(out["intra"], intra, rtol=1e-12)
+    for key, value in (("within", within), ("between", between), ("total", total)):
+        assert isinstance(out[key], float)
+        assert out[key] == pytest.approx(value, rel=1e-12)
+    assert out["within"] + out["between"] == pytest.approx(out["total"], rel=1e-12)
+    assert out["ratio"] == pytest.approx(between / within, rel=1e-12)
+
+
+def test_variances_edge_cases(features_ref):
+    # a one-sample class (intra 0), labels far from 0..C-1, float32 input with a large offset (float64 sums)
+    rng = np.random.default_rng(1)
+    x = (1e4 + rng.standard_normal((50, 3))).astype(np.float32)
+    y = np.array([7] * 49 + [-2])
+    out = features_ref.class_variances(x, y)
+    classes, intra, within, between, total = brute_force(x, y)
+    assert out["classes"].tolist() == [-2, 7] and out["intra"][0] == 0.0
+    np.testing.assert_allclose(out["intra"], intra, rtol=1e-9)
+    assert out["within"] + out["between"] == pytest.approx(out["total"], rel=1e-9)
+    assert out["total"] == pytest.approx(total, rel=1e-9)
+    # a single class: between 0; every row equal: within 0 too (ratio nan); one sample per class: ratio inf
+    one = features_ref.class_variances(x, np.zeros(50, dtype=np.int64))
+    assert one["between"] == pytest.approx(0.0, abs=1e-12) and one["within"] == pytest.approx(one["total"])
+    same = features_ref.class_variances(np.ones((4, 2)), np.array([0, 0, 1, 1]))
+    assert same["within"] == 0.0 and same["between"] == 0.0 and np.isnan(same["ratio"])
+    singles = features_ref.class_variances(np.arange(6.0).reshape(3, 2), np.array([4, 9, 2]))
+    assert singles["within"] == 0.0 and singles["ratio"] == float("inf")
+    with pytest.raises(ValueError):
+        features_ref.class_variances(np.ones(5), np.zeros(5))
+    with pytest.raises(ValueError):
+        features_ref.class_variances(np.ones((5, 2)), np.zeros(4))
+
+
+def test_variances_chunked_large_n(features_ref):
+    # more rows than one chunk: the chunked sums agree with a direct float64 computation
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((20_000, 300)).astype(np.float32)
+    y = rng.integers(0, 5, size=20_000) * 3 + 1
+    out = features_ref.class_variances(x, y)
+    x64 = x.astype(np.float64)
+    total = float(np.square(x64 - x64.mean(axis=0)).sum() / len(x))
+    assert out["total"] == pytest.approx(total, rel=1e-10)
+    assert out["within"] + out["between"] == pytest.approx(total, rel=1e-10)
+
+
+class SmallCNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                                            torch.nn.MaxPool2d(2), torch.nn.Conv2d(4, 6, 3, padding=1))
+        self.dropout = torch.nn.Dropout(0.5)
+        self.fc = torch.nn.Linear(6 * 4 * 4, 5)
+
+    def forward(self, x):
+        return self.fc(self.dropout(torch.relu(self.features(x)).flatten(1)))
+
+
+def _loader(n=10, batch=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randn(n, 3, 8, 8, generator=g)
+    labels = torch.arange(n) % 3 + 10
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=batch), images, labels
+
+
+def test_extract_features_hook_flatten_channels_pool(features_ref):
+    torch.manual_seed(0)
+    model = SmallCNN().train()
+    loader, images, labels = _loader()
+    feats, labs = features_ref.extract_features(model, "features.3", loader)
+    assert model.training and not model.features[3]._forward_hooks  # mode restored, hook removed
+    with torch.no_grad():
+        model.eval()
+        expected = model.features(images)
+        model.train()
+    assert feats.dtype == np.float32 and feats.shape == (10, 6 * 4 * 4)
+    assert labs.dtype == np.int64 and labs.tolist() == labels.tolist()
+    np.testing.assert_allclose(feats, expected.flatten(1).numpy(), rtol=1e-6, atol=1e-6)
+    picked, _ = features_ref.extract_features(model, "features.3", loader, channels=[5, 1], pool="avg")
+    np.testing.assert_allclose(picked, expected[:, [5, 1]].mean(dim=(2, 3)).numpy(), rtol=1e-6, atol=1e-6)
+    maxed, _ = features_ref.extract_features(model, "features.3", loader, pool="max")
+    np.testing.assert_allclose(maxed, expected.amax(dim=(2, 3)).numpy(), rtol=1e-6, atol=1e-6)
+    # the FC layer in eval mode: dropout off, so two runs agree
+    fc1, _ = features_ref.extract_features(model, "fc", loader)
+    fc2, _ = features_ref.extract_features(model, "fc", loader, channels=[0, 2])
+    assert fc1.shape == (10, 5)
+    np.testing.assert_array_equal(fc1[:, [0, 2]], fc2)
+    with pytest.raises(AttributeError):
+        features_ref.extract_features(model, "nope", loader)
+    assert model.training and not model.fc._forward_hooks
+
+
+def test_extract_features_restores_mode_on_error(features_ref):
+    model = SmallCNN().eval()
+    bad = [(torch.randn(2, 1, 8, 8), torch.zeros(2))]  # wrong channel count: the conv raises
+    with pytest.raises(RuntimeError):
+        features_ref.extract_features(model, "features.0", bad)
+    assert not model.training and not model.features[0]._forward_hooks
+
+
+def test_reference_file_is_the_kit_file():
+    assert (paths.KIT / "cnnfeatures" / "features.py").is_file()
