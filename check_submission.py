@@ -9,6 +9,7 @@ It prints each problem it finds and exits with status 1, or prints a summary of 
 The zip must hold exactly one folder, named after your uniqname, with these files directly inside it:
 
     functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
+    features.py
 
 The folder must have the zip's name without `.zip` (jdoe.zip holds jdoe/), so that you hand in your own folder and
 not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks the folder against UNIQNAME instead.
@@ -38,7 +39,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 # The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2')
+PARTS = ('section1', 'section2', 'section3a')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
 # make_submission.py reads this table too, so the two tools never disagree about the list.
@@ -60,6 +61,10 @@ PART_FILES = {
             "part1_model.pt",
             "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
         ),
+    },
+    "section3a": {
+        "features.py": ("cnnfeatures/features.py", "it comes with the kit and holds your feature extraction and "
+                        "class variances"),
     },
 }
 

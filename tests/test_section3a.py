@@ -150,3 +150,66 @@ def test_extract_features_restores_mode_on_error(features_ref):
 
 def test_reference_file_is_the_kit_file():
     assert (paths.KIT / "cnnfeatures" / "features.py").is_file()
+
+
+# -- the graded rows (autograder/grading/graded_tests/test_features.py) ---------------------------------------------
+
+def _load_mutants():
+    import importlib.util
+    import sys
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("section3a_mutants", Path(__file__).parent / "mutants" / "section3a.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+MUTANTS = _load_mutants()
+FEATURE_ROWS = ("class_variances", "extract_features", "extract_features_options")
+
+
+def grade_features(folder, student_tree, text=None) -> dict:
+    """rubric id -> (score, max_score, output) for the Section-3a function rows, grading features.py ``text``."""
+    from autograder.grading import rubric, runner
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "features.py").write_text(text if text is not None else
+                                        (paths.KIT / "cnnfeatures" / "features.py").read_text())
+    results = runner.grade_folder(folder, modules=["test_features"], given_dir=student_tree)
+    by_number = {item.number: item_id for item_id, item in rubric.RUBRIC.items()}
+    return {by_number[t["number"]]: (t["score"], t["max_score"], t.get("output", "")) for t in results["tests"]}
+
+
+def test_reference_full_marks(tmp_path, student_tree):
+    rows = grade_features(tmp_path / "ref", student_tree)
+    assert set(rows) == set(FEATURE_ROWS)
+    for item_id, (score, max_score, output) in rows.items():
+        assert score == max_score > 0, f"{item_id}: {score}/{max_score}\n{output}"
+        assert "it/s" not in output  # the grader's own progress bar stays out of the feedback
+
+
+def test_stub_zero_not_attempted(tmp_path, student_tree):
+    stub = (student_tree / "cnnfeatures" / "features.py").read_text()
+    assert "BEGIN SOLUTION" not in stub
+    rows = grade_features(tmp_path / "stub", student_tree, stub)
+    assert set(rows) == set(FEATURE_ROWS)
+    for item_id, (score, _, output) in rows.items():
+        assert score == 0, f"{item_id}: {score}\n{output}"
+        assert "not attempted" in output
+
+
+@pytest.mark.parametrize("mutant", MUTANTS.MUTANTS, ids=lambda m: m.name)
+def test_mutant_loses_points(tmp_path, student_tree, mutant):
+    text = (paths.KIT / MUTANTS.FILE).read_text()
+    for old, new in mutant.edits:
+        assert text.count(old) == 1, f"{mutant.name}: {old!r} occurs {text.count(old)} times"
+        text = text.replace(old, new)
+    rows = grade_features(tmp_path / mutant.name, student_tree, text)
+    for item_id, (score, max_score, output) in rows.items():
+        if item_id in mutant.loses:
+            assert score < max_score, f"{mutant.name} keeps full marks on {item_id}\n{output}"
+        else:
+            assert score == max_score, f"{mutant.name} loses points on {item_id}: {score}/{max_score}\n{output}"
+    outputs = "\n".join(rows[i][2] for i in mutant.loses).lower()
+    for phrase in mutant.says:
+        assert phrase.lower() in outputs, f"{mutant.name}: {phrase!r} not in the feedback:\n{outputs}"

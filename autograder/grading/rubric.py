@@ -36,6 +36,9 @@ PARTS: Dict[str, Part] = {
     "section2": Part("Section 2: PyTorch on Fashion-MNIST and a pretrained ImageNet model",
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
+    "section3a": Part("Section 3a: CNN features, t-SNE and intra-/inter-class variance",
+                      ("cnnfeatures",),
+                      ("features.py",)),
 }
 
 
@@ -89,6 +92,14 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
     ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
     ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
     ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+]) + _part_rows("section3a", [
+    # Section 3a: CNN features (cnnfeatures/features.py)
+    ("class_variances", Item("6.1", "features: class_variances (intra, within, between, total, ratio)", 6,
+                             "test_features")),
+    ("extract_features", Item("6.2", "features: extract_features from a named layer, flattened, with labels", 6,
+                              "test_features")),
+    ("extract_features_options", Item("6.3", "features: extract_features eval/no_grad, hook removed, channels and "
+                                      "pooling", 4, "test_features")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
@@ -121,6 +132,9 @@ SANDBOX_LIMITS = {
 # bounds the real use.
 PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 150, "wall_seconds": 240,
                         "call_cpu_seconds": 150, "call_wall_seconds": 240, "batch_wall_seconds": 300}
+# Section 3a's feature checks (6.1-6.3) run torch in the sandbox on a tiny CNN: the import dominates (~3 s CPU).
+FEATURES_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 40, "wall_seconds": 90,
+                           "call_cpu_seconds": 40, "call_wall_seconds": 90, "batch_wall_seconds": 150}
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.
@@ -136,6 +150,7 @@ TASKS = {
     "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
     "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
     "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
+    "6": "Section 3a: CNN features (`cnnfeatures/features.py`, `part3.ipynb`)",
 }
 
 
