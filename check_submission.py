@@ -9,7 +9,7 @@ It prints each problem it finds and exits with status 1, or prints a summary of 
 The zip must hold exactly one folder, named after your uniqname, with these files directly inside it:
 
     functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
-    features.py
+    features.py  part3.ipynb
 
 The folder must have the zip's name without `.zip` (jdoe.zip holds jdoe/), so that you hand in your own folder and
 not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks the folder against UNIQNAME instead.
@@ -65,6 +65,7 @@ PART_FILES = {
     "section3a": {
         "features.py": ("cnnfeatures/features.py", "it comes with the kit and holds your feature extraction and "
                         "class variances"),
+        "part3.ipynb": ("part3.ipynb", "it comes with the kit; hand it in run, with its outputs and your answers"),
     },
 }
 

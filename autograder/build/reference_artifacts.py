@@ -37,7 +37,8 @@ _DONE = ".complete"  # written last: a cache folder without it is a build that w
 # Environment settings that change what the reference runs produce, so they are part of every cache key.
 # PART1_MAX_EPOCHS (read by part1.ipynb) caps training for quick staff checks: a capped build must never be
 # mistaken for the full one.
-KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS",)
+# PART3_REDUCED (read by part3.ipynb) runs it on fewer, smaller images.
+KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS", "PART3_REDUCED")
 
 
 class ReferenceArtifactError(RuntimeError):
@@ -74,6 +75,10 @@ STEPS = (
     Step("part1", (("part1.ipynb", "part1.ipynb"), ("part1_model.pt", "part1_model.pt")),
          _notebook_inputs("part1.ipynb"), "section2"),
     Step("part2", (("part2.ipynb", "part2.ipynb"),), _notebook_inputs("part2.ipynb"), "section2"),
+    # part3 imports cnnfeatures/features.py: the notebook and that folder are its inputs
+    Step("part3", (("part3.ipynb", "part3.ipynb"),),
+         lambda kit_dir, relative: relative.parts[0] == "cnnfeatures" or _notebook_inputs("part3.ipynb")(
+             kit_dir, relative), "section3a"),
 )
 ARTIFACTS = {name: relative for step in STEPS for name, relative in step.outputs}
 
@@ -148,6 +153,12 @@ def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
         _train(workdir, _require(paths.cifar10_dir(), "CIFAR-10"), env)
     else:
         _execute_notebook(workdir, f"{step.name}.ipynb", env)
+    if step.name == "part3":  # the reference write-up goes into the answer cells (see part3_answers.py)
+        from autograder.build import part3_answers
+        path = workdir / "part3.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        part3_answers.fill(nb)
+        nbformat.write(nb, str(path))
 
 
 def _store(step: Step, workdir: Path, target: Path) -> None:
@@ -205,7 +216,8 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
         names = {step.name for step, _ in to_run}
         if "checkpoint" in names:
             _require(paths.cifar10_dir(), "CIFAR-10")
-        fashion_root = _require(paths.fashion_mnist_root(), "Fashion-MNIST") if "part1" in names else None
+        fashion_root = (_require(paths.fashion_mnist_root(), "Fashion-MNIST") if names & {"part1", "part3"}
+                        else None)
         env = _run_env(fashion_root if fashion_root is not None else paths.fashion_mnist_root())
         total = time.perf_counter()
         for step, target in to_run:

@@ -37,8 +37,8 @@ PARTS: Dict[str, Part] = {
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
     "section3a": Part("Section 3a: CNN features, t-SNE and intra-/inter-class variance",
-                      ("cnnfeatures",),
-                      ("features.py",)),
+                      ("cnnfeatures", "part3.ipynb"),
+                      ("features.py", "part3.ipynb")),
 }
 
 
@@ -100,6 +100,9 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
                               "test_features")),
     ("extract_features_options", Item("6.3", "features: extract_features eval/no_grad, hook removed, channels and "
                                       "pooling", 4, "test_features")),
+    ("part3_notebook", Item("6.4", "part3.ipynb: executed, no errors, t-SNE figures and variance table", 4,
+                            "test_part3")),
+    ("part3_answers", Item("6.5", "part3.ipynb: the three questions answered", 3, "test_part3")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
