@@ -213,3 +213,83 @@ def test_mutant_loses_points(tmp_path, student_tree, mutant):
     outputs = "\n".join(rows[i][2] for i in mutant.loses).lower()
     for phrase in mutant.says:
         assert phrase.lower() in outputs, f"{mutant.name}: {phrase!r} not in the feedback:\n{outputs}"
+
+
+# -- part3.ipynb and its rows (graded_tests/test_part3.py) ----------------------------------------------------------
+
+def grade_part3(folder) -> dict:
+    from autograder.grading import rubric, runner
+    results = runner.grade_folder(folder, modules=["test_part3"])
+    by_number = {item.number: item_id for item_id, item in rubric.RUBRIC.items()}
+    return {by_number[t["number"]]: (t["score"], t["max_score"], t.get("output", "")) for t in results["tests"]}
+
+
+def test_part3_student_notebook_earns_zero(tmp_path, student_tree):
+    import shutil
+    shutil.copyfile(student_tree / "part3.ipynb", tmp_path / "part3.ipynb")
+    text = (tmp_path / "part3.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and "_avg_pooling" not in text  # the layer choice is the student's
+    rows = grade_part3(tmp_path)
+    assert set(rows) == {"part3_notebook", "part3_answers"}
+    assert rows["part3_notebook"][0] == 0 and "were not run" in rows["part3_notebook"][2]
+    assert rows["part3_answers"][0] == 0 and "question 3 is not answered" in rows["part3_answers"][2]
+
+
+def test_part3_table_parsing_and_consistency():
+    from autograder.grading.graded_tests import test_part3 as graded
+    text = ("| feature | D | within | between | total | between/within |\n|---|---|---|---|---|---|\n"
+            "| early_conv | 24 | 29.81 | 52.4761 | 82.2861 | 1.76 |\n| penultimate | 1280 | 1512.31 | 649.457 | "
+            "2161.77 | 0.4294 |\n")
+    rows = graded.variance_table(text)
+    assert [r[0] for r in rows] == ["early_conv", "penultimate"] and rows[1][1] == 1280
+    assert [graded.row_problem(r) for r in rows] == [None, None]
+    bad = graded.variance_table("| x | 3 | 1.0 | 2.0 | 4.0 | 2.0 |")
+    assert "within + between" in graded.row_problem(bad[0])
+
+
+@pytest.fixture(scope="module")
+def executed_part3(tmp_path_factory, fashion_mnist_root):
+    """The reference part3.ipynb executed headlessly in reduced mode (PART3_REDUCED=1), with the reference write-up
+    filled in, as the reference-artifact step makes it."""
+    import os
+    import shutil
+
+    import nbformat
+
+    from autograder.build import part3_answers, reference_artifacts
+    workdir = tmp_path_factory.mktemp("part3")
+    shutil.copyfile(paths.KIT / "part3.ipynb", workdir / "part3.ipynb")
+    shutil.copytree(paths.KIT / "cnnfeatures", workdir / "cnnfeatures")
+    env = reference_artifacts._run_env(fashion_mnist_root)
+    env["PART3_REDUCED"] = "1"
+    reference_artifacts._execute_notebook(workdir, "part3.ipynb", env)
+    nb = nbformat.read(str(workdir / "part3.ipynb"), as_version=4)
+    part3_answers.fill(nb)
+    nbformat.write(nb, str(workdir / "part3.ipynb"))
+    assert os.path.isfile(workdir / "part3_tsne_penultimate.png")
+    return workdir
+
+
+@pytest.mark.slow
+def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path):
+    import shutil
+    from autograder.grading.graded_tests import test_notebooks as graded_notebooks
+    report = graded_notebooks.inspect_notebook(graded_notebooks.read_notebook(executed_part3 / "part3.ipynb"))
+    assert "reduced mode: 300 images" in report.text and "model: " in report.text
+    for key in ("early_conv", "penultimate"):
+        assert (executed_part3 / f"part3_tsne_{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shutil.copyfile(executed_part3 / "part3.ipynb", tmp_path / "part3.ipynb")
+    rows = grade_part3(tmp_path)
+    for item_id, (score, max_score, output) in rows.items():
+        assert score == max_score > 0, f"{item_id}: {score}/{max_score}\n{output}"
+    # without the write-up, only the answers row loses its points
+    nb = graded_notebooks.read_notebook(tmp_path / "part3.ipynb")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("**Answer 2.**"):
+            cell.source = "**Answer 2.**\n\n*Your answer here.*"
+    import nbformat
+    nbformat.write(nb, str(tmp_path / "part3.ipynb"))
+    rows = grade_part3(tmp_path)
+    assert rows["part3_notebook"][0] == rows["part3_notebook"][1]
+    assert rows["part3_answers"][0] == pytest.approx(rows["part3_answers"][1] * 2 / 3)
+    assert "question 2 is not answered" in rows["part3_answers"][2]
