@@ -293,3 +293,34 @@ def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path)
     assert rows["part3_notebook"][0] == rows["part3_notebook"][1]
     assert rows["part3_answers"][0] == pytest.approx(rows["part3_answers"][1] * 2 / 3)
     assert "question 2 is not answered" in rows["part3_answers"][2]
+
+
+# -- the students' local check script (cnnfeatures/check_features.py) ------------------------------------------------
+
+def _run_check(folder):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "check_features.py"], cwd=folder, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_check_script_passes_the_reference_and_reports_the_stubs(student_tree):
+    done = _run_check(paths.KIT / "cnnfeatures")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FAIL" not in done.stdout and "all checks passed" in done.stdout
+    stub = _run_check(student_tree / "cnnfeatures")
+    assert stub.returncode == 1
+    assert "class_variances: not implemented" in stub.stdout and "extract_features: not implemented" in stub.stdout
+
+
+def test_check_script_catches_a_mutant(tmp_path):
+    import shutil
+    shutil.copytree(paths.KIT / "cnnfeatures", tmp_path / "cnnfeatures")
+    mutant = next(m for m in MUTANTS.MUTANTS if m.name == "between_without_class_weights")
+    path = tmp_path / "cnnfeatures" / "features.py"
+    text = path.read_text()
+    for old, new in mutant.edits:
+        text = text.replace(old, new)
+    path.write_text(text)
+    done = _run_check(tmp_path / "cnnfeatures")
+    assert done.returncode == 1 and "FAIL class_variances" in done.stdout and "between" in done.stdout
