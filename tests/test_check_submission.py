@@ -57,8 +57,8 @@ def _good_files() -> dict[str, bytes]:
     files = {name: f"# {name}\nx = 1\n".encode() for name in cs.REQUIRED_FILES}
     files["checkpoint.pkl"] = bytes(range(256)) * 4
     files["part1_model.pt"] = bytes(range(255, -1, -1)) * 4
-    files["part1.ipynb"] = _notebook().encode()
-    files["part2.ipynb"] = _notebook().encode()
+    for name in cs.NOTEBOOKS:  # part1.ipynb, part2.ipynb and those of the other switched-on parts
+        files[name] = _notebook().encode()
     return files
 
 
