@@ -324,3 +324,26 @@ def test_check_script_catches_a_mutant(tmp_path):
     path.write_text(text)
     done = _run_check(tmp_path / "cnnfeatures")
     assert done.returncode == 1 and "FAIL class_variances" in done.stdout and "between" in done.stdout
+
+
+def test_probe_state_shapes_match_the_probe_cnn():
+    from autograder.grading.harness import features_procedures as procedures
+    model = procedures.build_probe_cnn()
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == procedures.PROBE_STATE_SHAPES
+
+
+def test_grading_process_never_imports_torch(tmp_path, student_tree):
+    """Gradescope's 768 MB: torch runs in the sandbox and in the reference process, never in the grader itself."""
+    import subprocess
+    import sys
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "features.py").write_text((paths.KIT / "cnnfeatures" / "features.py").read_text())
+    script = ("import sys\nfrom pathlib import Path\nfrom autograder.grading import runner\n"
+              f"res = runner.grade_folder(Path({str(tmp_path / 'sub')!r}), modules=['test_features'], "
+              f"given_dir=Path({str(student_tree)!r}))\n"
+              "print('score', sum(t['score'] for t in res['tests']), 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=paths.REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from autograder.grading import rubric
+    full = sum(rubric.RUBRIC[item_id].points for item_id in FEATURE_ROWS)
+    assert done.stdout.strip().splitlines()[-1] == f"score {float(full)} False", done.stdout

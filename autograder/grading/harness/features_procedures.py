@@ -4,15 +4,23 @@ Called by ``run_calls.py`` as ``fn(student_module, *args)``; each returns plain 
 Nothing here judges anything: the grading process compares the returned arrays with the reference it computes itself
 from the same inputs. torch is imported inside the functions (the harness's other modules must not pay for it).
 
-The probe CNN (:func:`build_probe_cnn`) is also built by the grading process (it imports this file as
-``autograder.grading.harness.features_procedures``) to compute the expected features: the grader sends the weights it
-made as arrays, so both sides hold exactly the same network.
+The probe CNN (:func:`build_probe_cnn`) is also built by the grader's reference run
+(``autograder/grading/features_reference.py``, a separate trusted process) to compute the expected features: the
+grader sends the weights it made as arrays, so both sides hold exactly the same network.
 """
 from __future__ import annotations
 
 import numpy as np
 
 PROBE_INPUT = (3, 8, 8)  # channels, height, width of the probe CNN's images
+# The probe CNN's state dict: name -> shape (numpy-only, so the grading process can make weights without torch;
+# tests/test_section3a.py checks it against build_probe_cnn()).
+PROBE_STATE_SHAPES = {
+    "stem.0.weight": (6, 3, 3, 3), "stem.0.bias": (6,), "stem.1.weight": (6,), "stem.1.bias": (6,),
+    "stem.1.running_mean": (6,), "stem.1.running_var": (6,), "stem.1.num_batches_tracked": (),
+    "block.0.weight": (8, 6, 3, 3), "block.0.bias": (8,), "head.0.weight": (12, 128), "head.0.bias": (12,),
+    "head.2.weight": (4, 12), "head.2.bias": (4,),
+}
 
 
 def build_probe_cnn():
