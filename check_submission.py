@@ -9,7 +9,7 @@ It prints each problem it finds and exits with status 1, or prints a summary of 
 The zip must hold exactly one folder, named after your uniqname, with these files directly inside it:
 
     functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
-    img1.png  img2.png
+    img1.png  img2.png  features.py  part3.ipynb
 
 The folder must have the zip's name without `.zip` (jdoe.zip holds jdoe/), so that you hand in your own folder and
 not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks the folder against UNIQNAME instead.
@@ -39,7 +39,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 # The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2', 'section3b', 'autograd')
+PARTS = ('section1', 'section2', 'section3a', 'section3b', 'autograd')
 
 # Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
 # make_submission.py reads this table too, so the two tools never disagree about the list.
@@ -77,6 +77,11 @@ PART_FILES = {
         "helpers.py": ("smalldata/helpers.py", "it comes with the kit and holds your class_subset, train_epochs, "
                                                "accuracy and confusion"),
         "part4.ipynb": ("part4.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
+    },
+    "section3a": {
+        "features.py": ("cnnfeatures/features.py", "it comes with the kit and holds your feature extraction and "
+                        "class variances"),
+        "part3.ipynb": ("part3.ipynb", "it comes with the kit; hand it in run, with its outputs and your answers"),
     },
 }
 

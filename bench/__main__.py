@@ -7,8 +7,9 @@ Sections (all by default):
   grade    grading one full reference submission: CPU seconds and peak memory, unlimited and Gradescope-like
   regrade  batch regrade of a folder of generated submissions: submissions per minute
   checks   the local check scripts' wall time as a student runs them
-  autograd the extra-credit autograd framework: epoch time vs PyTorch (ratio), training time to 85 % (bench/autograd.py)
+  features Section 3a: class_variances on 100k x 512 features (seconds, peak memory) and the t-SNE time
   part4    reference part4.ipynb (Section 3b) executed headlessly: wall time and the transfer-learning table
+  autograd the extra-credit autograd framework: epoch time vs PyTorch (ratio), training time to 85 % (bench/autograd.py)
 
 The figures and which targets hold are printed and written to BENCHMARKS.md; the exit status is 0 either way
 (non-zero only when a benchmark could not run at all).
@@ -24,12 +25,13 @@ from typing import Callable, Dict, List
 from autograder import paths
 from bench.report import Row, machine_line, table, write_markdown
 
-SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "part4", "autograd")
+SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "features", "part4", "autograd")
 
 
 def _section_functions() -> Dict[str, Callable[[List[str]], List[Row]]]:
-    from bench import autograd, sections
-    return {name: getattr(autograd if name == "autograd" else sections, f"bench_{name}") for name in SECTIONS}
+    from bench import autograd, features, sections
+    modules = {"autograd": autograd, "features": features}
+    return {name: getattr(modules.get(name, sections), f"bench_{name}") for name in SECTIONS}
 
 
 def main(argv=None) -> int:

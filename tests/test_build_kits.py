@@ -260,6 +260,10 @@ def _dummy_kit(root: Path) -> Path:
         "import os\nassert os.path.isfile(os.path.join(os.environ['CIFAR10_DIR'], 'test_batch'))\n"
         "assert os.path.isdir(os.environ['FASHION_MNIST_ROOT'])\nprint('part4')")]
     nbformat.write(part4, str(kit / "part4.ipynb"))
+    part3 = nbformat.v4.new_notebook()
+    part3.cells = [nbformat.v4.new_code_cell("print(3)"),
+                   nbformat.v4.new_markdown_cell("**Answer 1.**\n\n*Your answer here.*")]
+    nbformat.write(part3, str(kit / "part3.ipynb"))
     return kit
 
 
@@ -270,11 +274,13 @@ def test_reference_artifacts_with_a_dummy_kit(tmp_path, cifar10_dir, fashion_mni
     kit = _dummy_kit(tmp_path)
     artifacts = reference_artifacts.build(kit, cache_root=tmp_path / "cache")
     assert sorted(artifacts) == ["checkpoint.pkl", "img1.png", "img2.png", "part1.ipynb", "part1_model.pt",
-                                 "part2.ipynb", "part4.ipynb"]
+                                 "part2.ipynb", "part3.ipynb", "part4.ipynb"]
     assert artifacts["img1.png"].read_bytes() == b"img1"
     assert artifacts["part1_model.pt"].read_bytes() == b"Agg"
     assert artifacts["part1.ipynb"].parent == artifacts["part1_model.pt"].parent
-    assert len({path.parent for path in artifacts.values()}) == 4  # one cache folder per step
+    assert len({path.parent for path in artifacts.values()}) == 5  # one cache folder per step
+    part3 = nbformat.read(str(artifacts["part3.ipynb"]), as_version=4)  # the reference write-up filled in
+    assert "Your answer here" not in part3.cells[1].source and part3.cells[1].source.startswith("**Answer 1.**")
     nb = nbformat.read(str(artifacts["part2.ipynb"]), as_version=4)
     assert nb.cells[0].outputs[0]["text"] == "42\n"
     log = capsys.readouterr().out
@@ -283,7 +289,7 @@ def test_reference_artifacts_with_a_dummy_kit(tmp_path, cifar10_dir, fashion_mni
 
     # Unchanged kit: everything reused. A changed notebook reruns only that notebook's step.
     assert reference_artifacts.build(kit, cache_root=tmp_path / "cache") == artifacts
-    assert capsys.readouterr().out.count("reusing") == 4
+    assert capsys.readouterr().out.count("reusing") == 5
     part2 = nbformat.read(str(kit / "part2.ipynb"), as_version=4)
     part2.cells[0].source = part2.cells[0].source.replace("6 * 7", "6 * 9")
     nbformat.write(part2, str(kit / "part2.ipynb"))

@@ -39,8 +39,9 @@ _DONE = ".complete"  # written last: a cache folder without it is a build that w
 # Environment settings that change what the reference runs produce, so they are part of every cache key.
 # PART1_MAX_EPOCHS (read by part1.ipynb) caps training for quick staff checks: a capped build must never be
 # mistaken for the full one.
-# PART4_REDUCED (read by part4.ipynb) runs it on tiny subsets, PART4_DATASET=fashion skips the MNIST download.
-KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS", "PART4_REDUCED", "PART4_DATASET")
+# PART3_REDUCED (read by part3.ipynb) runs it on fewer, smaller images; PART4_REDUCED (read by part4.ipynb) on tiny
+# subsets, and PART4_DATASET=fashion skips the MNIST download.
+KEYED_ENVIRONMENT = ("PART1_MAX_EPOCHS", "PART3_REDUCED", "PART4_REDUCED", "PART4_DATASET")
 
 
 class ReferenceArtifactError(RuntimeError):
@@ -83,6 +84,10 @@ STEPS = (
          _notebook_inputs("part1.ipynb"), "section2"),
     Step("part2", (("part2.ipynb", "part2.ipynb"), ("img1.png", "img1.png"), ("img2.png", "img2.png")),
          _notebook_inputs("part2.ipynb"), "section2"),
+    # part3 imports cnnfeatures/features.py: the notebook and that folder are its inputs
+    Step("part3", (("part3.ipynb", "part3.ipynb"),),
+         lambda kit_dir, relative: relative.parts[0] == "cnnfeatures" or _notebook_inputs("part3.ipynb")(
+             kit_dir, relative), "section3a"),
     Step("part4", (("part4.ipynb", "part4.ipynb"),), _part4_inputs, "section3b"),
 )
 ARTIFACTS = {name: relative for step in STEPS for name, relative in step.outputs}
@@ -161,6 +166,12 @@ def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
         _execute_notebook(workdir, "part4.ipynb", env)
     else:
         _execute_notebook(workdir, f"{step.name}.ipynb", env)
+    if step.name == "part3":  # the reference write-up goes into the answer cells (see part3_answers.py)
+        from autograder.build import part3_answers
+        path = workdir / "part3.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        part3_answers.fill(nb)
+        nbformat.write(nb, str(path))
 
 
 def _store(step: Step, workdir: Path, target: Path) -> None:
@@ -218,7 +229,7 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
         names = {step.name for step, _ in to_run}
         if "checkpoint" in names:
             _require(paths.cifar10_dir(), "CIFAR-10")
-        fashion_root = (_require(paths.fashion_mnist_root(), "Fashion-MNIST") if names & {"part1", "part4"}
+        fashion_root = (_require(paths.fashion_mnist_root(), "Fashion-MNIST") if names & {"part1", "part3", "part4"}
                         else None)
         env = _run_env(fashion_root if fashion_root is not None else paths.fashion_mnist_root())
         total = time.perf_counter()

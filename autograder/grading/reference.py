@@ -120,3 +120,8 @@ def two_layer_grads(grad_scores, caches):
     grad_h = ref.relu_backward(grad_a, cache_relu)
     _, grad_W1, grad_b1 = ref.fc_backward(grad_h, cache1)
     return grad_W1, grad_b1, grad_W2, grad_b2
+
+
+def features(kit_dir: Optional[Path] = None) -> ModuleType:
+    """The reference ``cnnfeatures/features.py`` (extract_features, class_variances; imports torch and tqdm)."""
+    return _load("cnnfeatures", "features", kit_dir)

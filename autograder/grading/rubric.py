@@ -36,6 +36,9 @@ PARTS: Dict[str, Part] = {
     "section2": Part("Section 2: PyTorch on Fashion-MNIST and a pretrained ImageNet model",
                      ("part1.ipynb", "part2.ipynb", "imagenet_class_index.json"),
                      ("part1.ipynb", "part2.ipynb", "part1_model.pt")),
+    "section3a": Part("Section 3a: CNN features, t-SNE and intra-/inter-class variance",
+                      ("cnnfeatures", "part3.ipynb"),
+                      ("features.py", "part3.ipynb")),
     "section3b": Part("Section 3b: small data, a first convolution and transfer learning",
                       ("smalldata", "part4.ipynb"),
                       ("models.py", "helpers.py", "part4.ipynb")),
@@ -95,6 +98,17 @@ ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("sec
     ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
     ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
     ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+]) + _part_rows("section3a", [
+    # Section 3a: CNN features (cnnfeatures/features.py)
+    ("class_variances", Item("6.1", "features: class_variances (intra, within, between, total, ratio)", 6,
+                             "test_features")),
+    ("extract_features", Item("6.2", "features: extract_features from a named layer, flattened, with labels", 6,
+                              "test_features")),
+    ("extract_features_options", Item("6.3", "features: extract_features eval/no_grad, hook removed, channels and "
+                                      "pooling", 4, "test_features")),
+    ("part3_notebook", Item("6.4", "part3.ipynb: executed, no errors, t-SNE figures and variance table", 4,
+                            "test_part3")),
+    ("part3_answers", Item("6.5", "part3.ipynb: the three questions answered", 3, "test_part3")),
 ]) + _part_rows("section3b", [
     # Section 3b: small data and a first convolution (smalldata/models.py, smalldata/helpers.py)
     ("smalldata_fc_only", Item("7.1", "smalldata FC_only: fully connected, output shape", 2, "test_smalldata")),
@@ -171,6 +185,9 @@ MIN_FIGURE_PIXELS = 100
 # is cut at call_cpu_seconds; the whole batch, restarts after a hang included, ends within batch_wall_seconds.
 SMALLDATA_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 60, "wall_seconds": 120,
                             "call_cpu_seconds": 15, "call_wall_seconds": 40, "batch_wall_seconds": 120}
+# Section 3a's feature checks (6.1-6.3) run torch in the sandbox on a tiny CNN: the import dominates (~3 s CPU).
+FEATURES_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 40, "wall_seconds": 90,
+                           "call_cpu_seconds": 40, "call_wall_seconds": 90, "batch_wall_seconds": 150}
 # Every sandbox run for one submission ends within this many seconds of the start of grading (Gradescope's default
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.
@@ -186,6 +203,7 @@ TASKS = {
     "3": "Task 3: the two-layer network (`neuralnet/two_layer_net.py`)",
     "4": "Task 4: training (`neuralnet/train.py`, `checkpoint.pkl`)",
     "5": "Section 2: the notebooks (`part1.ipynb`, `part1_model.pt`, `part2.ipynb`)",
+    "6": "Section 3a: CNN features (`cnnfeatures/features.py`, `part3.ipynb`)",
     "7": "Section 3b: small data and transfer learning (`smalldata/models.py`, `smalldata/helpers.py`, "
          "`part4.ipynb`)",
     "10": "Extra credit: the autograd framework (`autograd/tensor.py`, `nn.py`, `optim.py`, `test_autograd.py`)",
