@@ -601,8 +601,9 @@ def test_overfit_from_a_float64_two_layer_net_reaches_75_percent(cifar10_dir, tm
     result = run_script(kit, "neuralnet/train.py", "--overfit", "--data-dir", str(cifar10_dir), "--checkpoint-file",
                         "overfit.pkl", "--plot-file", "overfit.pdf", timeout=600)
     assert result.returncode == 0, result.stdout
-    match = re.search(r"final: train accuracy ([0-9.]+)%", result.stdout)
+    match = re.search(r"final: train accuracy ([0-9.]+)%, validation accuracy ([0-9.]+)%", result.stdout)
     assert match and float(match.group(1)) >= 75.0, result.stdout
+    assert float(match.group(1)) - float(match.group(2)) >= 30.0, result.stdout  # it memorizes: far above val
 
 
 def test_gradcheck_layers_checks_the_graders_edge_cases(tmp_path):
