@@ -106,6 +106,16 @@ class GradedTestCase(unittest.TestCase):
         return Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
 
     @classmethod
+    def run_in_workspace(cls, calls, limits):
+        """Run ``calls`` in one sandbox process on a fresh workspace (removed afterwards); their outcomes by name."""
+        from autograder.grading.student_code import run_calls
+        ws = cls.workspace()
+        try:
+            return run_calls(ws, calls, limits=limits)
+        finally:
+            ws.cleanup()
+
+    @classmethod
     def tearDownClass(cls):
         cls.out = {}  # drop the outcomes (arrays) of the class's sandbox runs once its tests have read them
         super().tearDownClass()

@@ -23,7 +23,7 @@ from autograder.grading import features_reference, feedback, rubric
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
 from autograder.grading.graded_tests import GradedTestCase, graded
 from autograder.grading.harness import features_procedures as procedures
-from autograder.grading.student_code import Call, run_calls
+from autograder.grading.student_code import Call
 
 MODULE = "features"
 PROCEDURES = "features_procedures"
@@ -97,11 +97,7 @@ class TestFeatures(GradedTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.inp = _inputs()
-        ws = cls.workspace()
-        try:
-            cls.out = run_calls(ws, _calls(cls.inp), limits=rubric.FEATURES_SANDBOX_LIMITS)
-        finally:
-            ws.cleanup()
+        cls.out = cls.run_in_workspace(_calls(cls.inp), rubric.FEATURES_SANDBOX_LIMITS)
         # The reference results, from the grader's own process (after the sandbox run: never both torch at once).
         cls.expected = features_reference.run(cls.inp, EXTRACTIONS)
 

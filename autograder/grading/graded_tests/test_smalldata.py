@@ -17,7 +17,7 @@ import numpy as np
 from autograder.grading import feedback, rubric
 from autograder.grading.feedback import Checks, compare_array, outcome_problem
 from autograder.grading.graded_tests import GradedTestCase, graded
-from autograder.grading.student_code import Call, run_calls
+from autograder.grading.student_code import Call
 
 NOTEBOOK = "part4.ipynb"
 # Every run_experiment call draws one figure (loss curve + confusion matrix); at least 3 + 3 MNIST runs, 3 CIFAR-10
@@ -138,11 +138,7 @@ class TestSmallData(GradedTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.inp = _inputs()
-        ws = cls.workspace()
-        try:
-            cls.out = run_calls(ws, _calls(cls.inp), limits=rubric.SMALLDATA_SANDBOX_LIMITS)
-        finally:
-            ws.cleanup()
+        cls.out = cls.run_in_workspace(_calls(cls.inp), rubric.SMALLDATA_SANDBOX_LIMITS)
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
