@@ -86,6 +86,16 @@ def part2_outputs(img1=("coffee", [("espresso", 0.957), ("cup", 0.02), ("eggnog"
                                                   figure(*figure_size)]}
 
 
+def executed_notebook(outputs_per_cell) -> nbformat.NotebookNode:
+    """A small executed notebook: one code cell per entry, each with the given outputs and an execution count."""
+    nb = nbformat.v4.new_notebook()
+    for count, outputs in enumerate(outputs_per_cell, start=1):
+        cell = nbformat.v4.new_code_cell(f"x = {count}", execution_count=count)
+        cell.outputs = outputs
+        nb.cells.append(cell)
+    return nb
+
+
 def write(nb: nbformat.NotebookNode, path: Path) -> Path:
     nbformat.write(nb, str(path))
     return path

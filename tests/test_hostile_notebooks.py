@@ -76,15 +76,6 @@ def _submission(tmp_path, export, part1=None, part2=None, images=None):
     return folder
 
 
-def _typed_notebook(outputs_per_cell):
-    nb = nbformat.v4.new_notebook()
-    for count, outputs in enumerate(outputs_per_cell, start=1):
-        cell = nbformat.v4.new_code_cell(f"x = {count}", execution_count=count)
-        cell.outputs = outputs
-        nb.cells.append(cell)
-    return nb
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Controls: the honest notebooks earn the notebook points
 
@@ -106,9 +97,9 @@ def test_honest_notebooks_earn_the_notebook_points(tmp_path, linear_export, part
 def test_typed_notebooks_with_tiny_pngs_earn_nothing(tmp_path, linear_export):
     export, (parameters, accuracy) = linear_export
     tiny = nbformat.v4.new_output("display_data", data={"image/png": fakes.png(1, 1), "text/plain": "<Figure>"})
-    part1 = _typed_notebook([[fakes.stream(f"Total params: {parameters:,}\nTrainable params: {parameters:,}\n")],
+    part1 = fakes.executed_notebook([[fakes.stream(f"Total params: {parameters:,}\nTrainable params: {parameters:,}\n")],
                              [tiny], [tiny], [fakes.stream(f"test accuracy: {accuracy:.2f} %\n"), tiny]])
-    part2 = _typed_notebook([[fakes.stream("img1 (coffee): espresso (p = 0.96)\nimg2 (cat): tabby (p = 0.50)\n")],
+    part2 = fakes.executed_notebook([[fakes.stream("img1 (coffee): espresso (p = 0.96)\nimg2 (cat): tabby (p = 0.50)\n")],
                              [tiny], [tiny]])
     rows = _grade(_submission(tmp_path, export, part1, part2))
     for item_id in NOTEBOOK_ROWS:

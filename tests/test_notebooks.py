@@ -59,16 +59,6 @@ def _kernel_env(**extra: str) -> dict:
     return env
 
 
-def _fake_executed_notebook(outputs_per_cell):
-    """A small executed notebook: one code cell per entry, each with the given outputs and an execution count."""
-    nb = nbformat.v4.new_notebook()
-    for count, outputs in enumerate(outputs_per_cell, start=1):
-        cell = nbformat.v4.new_code_cell(f"x = {count}", execution_count=count)
-        cell.outputs = outputs
-        nb.cells.append(cell)
-    return nb
-
-
 def _figure(width=640, height=480):
     return fakes.figure(width, height)
 
@@ -121,7 +111,7 @@ def test_imagenet_class_index_is_the_exact_keras_file(imagenet_class_index):
 
 
 def test_inspect_notebook_finds_errors_unexecuted_cells_figures_and_text():
-    nb = _fake_executed_notebook([
+    nb = fakes.executed_notebook([
         [_stream("Total params: 10\nTrainable params: 10\n")],
         [_figure(), _figure(), _figure(1, 1), _figure(99, 400)],  # the last two are too small to be figures
         [nbformat.v4.new_output("error", ename="ValueError", evalue="bad shape", traceback=[])],
