@@ -8,6 +8,7 @@ Sections (all by default):
   regrade  batch regrade of a folder of generated submissions: submissions per minute
   checks   the local check scripts' wall time as a student runs them
   features Section 3a: class_variances on 100k x 512 features (seconds, peak memory) and the t-SNE time
+  part3    reference part3.ipynb (Section 3a) executed headlessly: wall time, t-SNE times, deep vs early ratio
   part4    reference part4.ipynb (Section 3b) executed headlessly: wall time and the transfer-learning table
   autograd the extra-credit autograd framework: epoch time vs PyTorch (ratio), training time to 85 % (bench/autograd.py)
 
@@ -20,12 +21,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 from autograder import paths
 from bench.report import Row, machine_line, table, write_markdown
 
-SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "features", "part4", "autograd")
+SECTIONS = ("cifar", "part1", "grade", "regrade", "checks", "features", "part3", "part4", "autograd")
 
 
 def _section_functions() -> Dict[str, Callable[[List[str]], List[Row]]]:
@@ -40,7 +41,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=paths.REPO / "BENCHMARKS.md",
                         help="markdown file to write (default: BENCHMARKS.md at the repo root)")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--keep-notebooks", type=Path, metavar="DIR",
+                        help="save the executed notebooks (part3, part4) into DIR, to read their outputs")
     args = parser.parse_args(argv)
+    if args.keep_notebooks:
+        from bench import sections
+        sections.KEEP_NOTEBOOKS = args.keep_notebooks
     chosen = args.only or list(SECTIONS)
     functions = _section_functions()
     rows: List[Row] = []
@@ -62,19 +68,30 @@ def main(argv=None) -> int:
         print(f"note: {note}")
     if not args.no_write:
         command = "python -m bench" + (f" --only {' '.join(chosen)}" if args.only else "")
+        appendix = ""
         if args.only and args.out.is_file():
-            rows = _merge(args.out, rows)
-        write_markdown(args.out, rows, notes, command)
+            rows, notes, appendix = _merge(args.out, rows, notes)
+        write_markdown(args.out, rows, notes, command, appendix)
         print(f"wrote {args.out}")
     return 1 if failed else 0
 
 
-def _merge(existing: Path, rows: List[Row]) -> List[Row]:
-    """Keep the other sections' rows of an existing BENCHMARKS.md when only some sections were re-run (a section
-    measured on another device, e.g. part1 on the CPU and part1-cuda, is another section)."""
+def _merge(existing: Path, rows: List[Row], notes: List[str]) -> Tuple[List[Row], List[str], str]:
+    """What to keep of an existing BENCHMARKS.md when only some sections were re-run: the other sections' rows (a
+    section measured on another device, e.g. part1 on the CPU and part1-cuda, is another section), the notes that do
+    not start with a re-run section's name, and everything from the first ``## `` heading on (hand-written parts,
+    e.g. the extra-credit table), verbatim. Returns (rows, notes, that appendix)."""
     produced = {row.section for row in rows}
+    text = existing.read_text()
+    head, sep, appendix = text.partition("\n## ")
     kept: List[Row] = []
-    for line in existing.read_text().splitlines():
+    kept_notes: List[str] = []
+    for line in head.splitlines():
+        if line.startswith("- "):
+            note = line[2:]
+            if note.split(":")[0].split(" ")[0] not in produced and note not in notes:
+                kept_notes.append(note)
+            continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 5 or cells[0] in ("section", "") or set(cells[0]) <= {"-"}:
             continue
@@ -83,7 +100,8 @@ def _merge(existing: Path, rows: List[Row]) -> List[Row]:
         holds = {"yes": True, "NO": False}.get(cells[4])
         kept.append(Row(cells[0], cells[1], cells[2], cells[3], holds))
     order = {name: i for i, name in enumerate(SECTIONS)}
-    return sorted(kept + rows, key=lambda r: order.get(r.section.split("-")[0], 99))
+    merged = sorted(kept + rows, key=lambda r: order.get(r.section.split("-")[0], 99))
+    return merged, kept_notes + notes, ("## " + appendix) if sep else ""
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(path: Path, rows: Sequence[Row], notes: List[str], command: str) -> None:
+def write_markdown(path: Path, rows: Sequence[Row], notes: List[str], command: str, appendix: str = "") -> None:
     today = datetime.date.today().isoformat()
     text = [
         "# Benchmarks",
@@ -62,4 +62,6 @@ def write_markdown(path: Path, rows: Sequence[Row], notes: List[str], command: s
     ]
     if notes:
         text += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    if appendix:
+        text += [appendix.rstrip("\n"), ""]
     path.write_text("\n".join(text))

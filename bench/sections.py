@@ -325,22 +325,78 @@ def part4_rows(text: str, wall: float, reduced: bool) -> List[Row]:
     return rows
 
 
-def bench_part4(notes: List[str]) -> List[Row]:
-    """Reference part4.ipynb executed headlessly (full mode unless PART4_REDUCED is set in the environment)."""
+KEEP_NOTEBOOKS: Optional[Path] = None  # --keep-notebooks DIR: the executed notebooks are saved there
+
+
+def _execute_kit_notebook(name: str, folders: Tuple[str, ...], env: Dict[str, str]):
+    """Execute the reference kit's notebook ``name`` headlessly in a temporary copy with the kit ``folders`` it
+    imports (saved into KEEP_NOTEBOOKS when set); returns (the executed notebook, wall seconds)."""
     import nbformat
     from nbclient import NotebookClient
 
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(paths.KIT / name, tmp)
+        for folder in folders:
+            shutil.copytree(paths.KIT / folder, Path(tmp) / folder)
+        nb = nbformat.read(Path(tmp) / name, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=1800, kernel_name="python3").execute(
+            cwd=tmp, env=dict(os.environ, MPLBACKEND="Agg", **env))
+        wall = time.perf_counter() - start
+    if KEEP_NOTEBOOKS is not None:
+        KEEP_NOTEBOOKS.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(KEEP_NOTEBOOKS / name))
+    return nb, wall
+
+
+def bench_part4(notes: List[str]) -> List[Row]:
+    """Reference part4.ipynb executed headlessly (full mode unless PART4_REDUCED is set in the environment)."""
     root, cifar = paths.fashion_mnist_root(), paths.cifar10_dir()
     if root is None or cifar is None:
         notes.append(paths.missing_data_reason("Fashion-MNIST or CIFAR-10") + "; part4 section skipped")
         return [Row("part4", "reference notebook", "skipped: no data", "<= 600 s", None)]
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(paths.KIT / "part4.ipynb", tmp)
-        shutil.copytree(paths.KIT / "smalldata", Path(tmp) / "smalldata")
-        nb = nbformat.read(Path(tmp) / "part4.ipynb", as_version=4)
-        env = dict(os.environ, FASHION_MNIST_ROOT=str(root), CIFAR10_DIR=str(cifar), MPLBACKEND="Agg")
-        env.setdefault("PART4_DATASET", "fashion")  # no download attempt: the offline data
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=1800, kernel_name="python3").execute(cwd=tmp, env=env)
-        wall = time.perf_counter() - start
+    env = dict(FASHION_MNIST_ROOT=str(root), CIFAR10_DIR=str(cifar))
+    env["PART4_DATASET"] = os.environ.get("PART4_DATASET", "fashion")  # no download attempt: the offline data
+    nb, wall = _execute_kit_notebook("part4.ipynb", ("smalldata",), env)
     return part4_rows(_notebook_text(nb), wall, bool(os.environ.get("PART4_REDUCED")))
+
+
+# ---------------------------------------------------------------------------------------------------------- part3
+RATIO_FACTOR = 1.5  # "clearly higher": the deep feature's between/within ratio at least this multiple of the early's
+
+
+def part3_rows(text: str, wall: float, reduced: bool) -> List[Row]:
+    """Rows from an executed part3.ipynb's text: wall time, each t-SNE's time, and the between/within ratio of the
+    early and the penultimate feature (the reference's target: deep clearly higher)."""
+    import re
+
+    from autograder.grading.graded_tests.test_part3 import variance_table
+    mode = "reduced (PART3_REDUCED)" if reduced else "full"
+    model = re.search(r"^model: (.+)$", text, re.MULTILINE)
+    data = re.search(r"^(CIFAR-10|Fashion-MNIST): (\d+) test images \(3, (\d+), \d+\)", text, re.MULTILINE)
+    what = (f"{data.group(2)} {data.group(1)} images of {data.group(3)} x {data.group(3)}, "
+            f"{model.group(1).split(' ')[0]}") if data and model else "?"
+    rows = [Row("part3", f"whole notebook wall s ({mode}, {os.cpu_count()} cores; {what})", f"{wall:.0f}",
+                "<= 180 s reduced, <= 600 s full", wall <= (180 if reduced else 600))]
+    for key, seconds in re.findall(r"^t-SNE of (\w+): ([\d.]+) s", text, re.MULTILINE):
+        rows.append(Row("part3", f"t-SNE of {key} in the notebook: seconds", seconds))
+    table = {row[0]: row for row in variance_table(text)}
+    if "early_conv" in table and "penultimate" in table:
+        early, deep = table["early_conv"], table["penultimate"]
+        rows.append(Row("part3", f"between/within ratio: penultimate (D = {deep[1]}) vs early_conv (D = {early[1]})",
+                        f"{deep[5]:.3g} vs {early[5]:.3g} = {deep[5] / early[5]:.1f}x",
+                        f">= {RATIO_FACTOR:g}x", deep[5] >= RATIO_FACTOR * early[5]))
+    else:
+        rows.append(Row("part3", "variance table", "not found in the outputs", "", False))
+    return rows
+
+
+def bench_part3(notes: List[str]) -> List[Row]:
+    """Reference part3.ipynb executed headlessly (full mode unless PART3_REDUCED=1 is set in the environment)."""
+    root, cifar = paths.fashion_mnist_root(), paths.cifar10_dir()
+    if root is None or cifar is None:
+        notes.append(paths.missing_data_reason("Fashion-MNIST or CIFAR-10") + "; part3 section skipped")
+        return [Row("part3", "reference notebook", "skipped: no data", "<= 600 s", None)]
+    nb, wall = _execute_kit_notebook("part3.ipynb", ("cnnfeatures",),
+                                     dict(FASHION_MNIST_ROOT=str(root), CIFAR10_DIR=str(cifar)))
+    return part3_rows(_notebook_text(nb), wall, os.environ.get("PART3_REDUCED") == "1")

@@ -231,3 +231,22 @@ def test_adding_a_check_walkthrough(tmp_path):
         else:
             assert row["score"] == 0
         assert "2.8" in proc.stdout
+
+
+def test_bench_only_keeps_other_sections_notes_and_appendix(tmp_path):
+    """`python -m bench --only X` rewrites X's rows and notes and keeps everything else of BENCHMARKS.md: the other
+    sections' rows and notes, and the hand-written parts after the first `## ` heading."""
+    from bench.__main__ import _merge
+    from bench.report import Row, write_markdown
+    old = tmp_path / "BENCHMARKS.md"
+    write_markdown(old, [Row("cifar", "epoch 1", "44 %"), Row("part3", "wall s", "90", "<= 600", True)],
+                   ["cifar: batch 200", "part3: old note"], "python -m bench",
+                   "## autograd (extra credit)\n\n| section | metric | measured | target | holds |\n"
+                   "|---|---|---|---|---|\n| autograd | epoch | 51 s | | |\n")
+    rows, notes, appendix = _merge(old, [Row("part3", "wall s", "68", "<= 600", True)], ["part3: new note"])
+    assert [(r.section, r.value) for r in rows] == [("cifar", "44 %"), ("part3", "68")]
+    assert notes == ["cifar: batch 200", "part3: new note"]
+    assert appendix.startswith("## autograd (extra credit)") and "| autograd | epoch | 51 s |" in appendix
+    write_markdown(old, rows, notes, "python -m bench --only part3", appendix)
+    text = old.read_text()
+    assert text.count("## autograd") == 1 and "old note" not in text and "| 68 " in text

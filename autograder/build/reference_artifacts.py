@@ -6,7 +6,8 @@ Five steps, each run in a temporary copy of the kit (the kit folder never collec
   -> ``checkpoint.pkl``;
 * ``part1``: the reference part 1 notebook executed -> ``part1.ipynb`` (with outputs) and its ``part1_model.pt``;
 * ``part2``: the reference part 2 notebook executed -> ``part2.ipynb`` and the ``img1.png`` / ``img2.png`` it saves.
-* ``part3`` (Section 3a): the reference part 3 notebook executed, the reference write-up filled in -> ``part3.ipynb``;
+* ``part3`` (Section 3a): the reference part 3 notebook executed on CIFAR-10's test batch, the reference write-up
+  filled in -> ``part3.ipynb``;
 * ``part4`` (Section 3b): the reference part 4 notebook executed -> ``part4.ipynb``, in its reduced mode
   (``PART4_REDUCED=1``: tiny subsets, a couple of minutes) unless ``DLKIT_FULL_NOTEBOOKS=1`` is set: its full run
   (the transfer-learning table on 16/64/256 images per class) takes longer than CI allows and is a benchmark
@@ -124,11 +125,15 @@ def _require(value: Optional[Path], what: str) -> Path:
 
 
 def _run_env(fashion_mnist_root: Optional[Path]) -> Dict[str, str]:
-    """Environment for the reference runs: headless matplotlib and the offline Fashion-MNIST root."""
+    """Environment for the reference runs: headless matplotlib, the offline Fashion-MNIST root and the CIFAR-10
+    batches folder (CIFAR10_DIR, read by part3 and part4)."""
     env = dict(os.environ)
     env["MPLBACKEND"] = "Agg"
     if fashion_mnist_root is not None:
         env["FASHION_MNIST_ROOT"] = str(fashion_mnist_root)
+    cifar_dir = paths.cifar10_dir()
+    if cifar_dir is not None:
+        env["CIFAR10_DIR"] = str(cifar_dir)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -166,11 +171,11 @@ def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
     if step.name == "checkpoint":
         _train(workdir, _require(paths.cifar10_dir(), "CIFAR-10"), env)
     elif step.name == "part4":  # Fashion-MNIST (when MNIST cannot be downloaded) and CIFAR-10
-        env = dict(env, CIFAR10_DIR=str(_require(paths.cifar10_dir(), "CIFAR-10")))
+        env = dict(env)
         if not env.get(FULL_NOTEBOOKS_VAR):
             env["PART4_REDUCED"] = env.get("PART4_REDUCED") or "1"
         _execute_notebook(workdir, "part4.ipynb", env)
-    else:
+    else:  # part3's reference reads CIFAR-10's test batch (CIFAR10_DIR), part1 Fashion-MNIST
         _execute_notebook(workdir, f"{step.name}.ipynb", env)
     if step.name == "part3":  # the reference write-up goes into the answer cells (see part3_answers.py)
         from autograder.build import part3_answers
@@ -194,6 +199,16 @@ def _store(step: Step, workdir: Path, target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     os.replace(staging, target)
+
+
+def cached(step_name: str, kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None) -> Optional[Path]:
+    """The cache folder holding ``step_name``'s complete result for the kit as it is now, or None (never built,
+    or built from other inputs). Lets tests reuse what ``make`` has just run instead of running it again."""
+    step = next(step for step in STEPS if step.name == step_name)
+    root = Path(cache_root) if cache_root is not None else paths.cache_dir() / "reference-artifacts"
+    target = root / f"{step.name}-{inputs_hash(Path(kit_dir), step.is_input)}"
+    complete = (target / _DONE).is_file() and all((target / name).is_file() for name, _ in step.outputs)
+    return target if complete else None
 
 
 def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force: bool = False) -> Dict[str, Path]:
@@ -233,7 +248,7 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
 
         # Check the data before running anything, so a missing folder fails at once rather than after a long step.
         names = {step.name for step, _ in to_run}
-        if "checkpoint" in names:
+        if names & {"checkpoint", "part3", "part4"}:
             _require(paths.cifar10_dir(), "CIFAR-10")
         fashion_root = (_require(paths.fashion_mnist_root(), "Fashion-MNIST") if names & {"part1", "part3", "part4"}
                         else None)
