@@ -201,14 +201,29 @@ def _store(step: Step, workdir: Path, target: Path) -> None:
     os.replace(staging, target)
 
 
+def _cache_root(cache_root: Optional[Path]) -> Path:
+    return Path(cache_root) if cache_root is not None else paths.cache_dir() / "reference-artifacts"
+
+
+def _step(step_name: str) -> Step:
+    return next(step for step in STEPS if step.name == step_name)
+
+
+def _is_complete(step: Step, target: Path) -> bool:
+    return (target / _DONE).is_file() and all((target / name).is_file() for name, _ in step.outputs)
+
+
+def step_outputs(step_name: str) -> List[str]:
+    """The submission file names ``step_name`` makes, e.g. ``["part1.ipynb", "part1_model.pt"]``."""
+    return [name for name, _ in _step(step_name).outputs]
+
+
 def cached(step_name: str, kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None) -> Optional[Path]:
     """The cache folder holding ``step_name``'s complete result for the kit as it is now, or None (never built,
     or built from other inputs). Lets tests reuse what ``make`` has just run instead of running it again."""
-    step = next(step for step in STEPS if step.name == step_name)
-    root = Path(cache_root) if cache_root is not None else paths.cache_dir() / "reference-artifacts"
-    target = root / f"{step.name}-{inputs_hash(Path(kit_dir), step.is_input)}"
-    complete = (target / _DONE).is_file() and all((target / name).is_file() for name, _ in step.outputs)
-    return target if complete else None
+    step = _step(step_name)
+    target = _cache_root(cache_root) / f"{step.name}-{inputs_hash(Path(kit_dir), step.is_input)}"
+    return target if _is_complete(step, target) else None
 
 
 def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force: bool = False) -> Dict[str, Path]:
@@ -224,7 +239,7 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
         ReferenceArtifactError: CIFAR-10 or Fashion-MNIST is absent, a reference run failed, or a run did not
             produce its file.
     """
-    root = Path(cache_root) if cache_root is not None else paths.cache_dir() / "reference-artifacts"
+    root = _cache_root(cache_root)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dlkit-reference-") as tmp:
         # Snapshot the kit first and key the cache on the snapshot: the kit may be edited while a step runs.
@@ -238,8 +253,7 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
         for step in (step for step in STEPS if step.part in enabled):
             target = root / f"{step.name}-{inputs_hash(workdir, step.is_input)}"
             result.update({name: target / name for name, _ in step.outputs})
-            complete = (target / _DONE).is_file() and all((target / name).is_file() for name, _ in step.outputs)
-            if complete and not force:
+            if _is_complete(step, target) and not force:
                 _log(f"{step.name}: reusing {target}")
             else:
                 to_run.append((step, target))
