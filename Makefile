@@ -24,8 +24,9 @@ build: venv
 grade-reference: build
 	$(PY) -m autograder grade dist/reference-submission.zip --out dist/reference-results --show-hidden
 
+# One test module per worker (--dist loadfile): a module's fixtures are built once, by the worker that runs it.
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 bench: venv
 	$(PY) -m bench

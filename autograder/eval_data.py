@@ -58,6 +58,13 @@ def _read_idx(path: Path, header_ints: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 * header_ints).reshape(dims)
 
 
+def _save(path: Path, **arrays: np.ndarray) -> None:
+    """Write the npz under a temporary name, then rename it: a parallel reader never sees half a file."""
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.npz")
+    np.savez_compressed(partial, **arrays)
+    os.replace(partial, path)
+
+
 def build(dest: Path) -> None:
     """Write whichever evaluation files the data setting can provide into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -66,11 +73,11 @@ def build(dest: Path) -> None:
         # Trusted instructor data (our own build of the batches), so unpickling it here is fine.
         with open(cifar / "test_batch", "rb") as handle:
             batch = pickle.load(handle, encoding="bytes")
-        np.savez_compressed(dest / CIFAR10_FILE, X=np.asarray(batch[b"data"], dtype=np.uint8),
-                            y=np.asarray(batch[b"labels"], dtype=np.int64))
+        _save(dest / CIFAR10_FILE, X=np.asarray(batch[b"data"], dtype=np.uint8),
+              y=np.asarray(batch[b"labels"], dtype=np.int64))
     root = paths.data_root()
     raw = root / "FashionMNIST" / "raw" if root else None
     if raw is not None and raw.is_dir() and not (dest / FASHION_MNIST_FILE).is_file():
         images = _read_idx(raw / "t10k-images-idx3-ubyte.gz", 4)
         labels = _read_idx(raw / "t10k-labels-idx1-ubyte.gz", 2)
-        np.savez_compressed(dest / FASHION_MNIST_FILE, X=images, y=labels.astype(np.int64))
+        _save(dest / FASHION_MNIST_FILE, X=images, y=labels.astype(np.int64))

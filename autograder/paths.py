@@ -71,14 +71,19 @@ def missing_data_reason(what: str) -> str:
 
 
 @contextmanager
-def _locked(name: str) -> Iterator[None]:
-    """A file lock in the cache, so parallel test workers build derived data once."""
-    with open(cache_dir() / f".{name}.lock", "w") as handle:
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if absent), so that parallel processes (test workers,
+    two instructors' builds) make a shared cached result once: the second waits, then finds it done."""
+    with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _locked(name: str):
+    return file_lock(cache_dir() / f".{name}.lock")
 
 
 def cifar10_dir() -> Optional[Path]:

@@ -9,6 +9,13 @@ import pytest
 from autograder import paths
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """`make test` runs pytest-xdist's `-n auto`: one worker per CPU this process may run on (xdist's own count is
+    the host's, which is larger in a VM or container with a CPU quota), at most 4 to bound memory."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _temporary_autograder_root(tmp_path_factory):
     """No test may write to the real /autograder (another grading run on the machine may be using it): the Gradescope

@@ -5,7 +5,7 @@ reference and the starter submission. Also: an infrastructure fault never become
 real /autograder.
 
 The end-to-end tests need root (setup.sh changes owners; the sandbox's per-run uids need root) and the built
-submissions in dist/ (`python -m autograder build`); they skip with the reason otherwise.
+submissions in dist/ (`python -m autograder build`), newer than every kit file; they skip with the reason otherwise.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli, paths, upload_check
-from autograder.build import kits
+from autograder.build import kits, markers
 from autograder.grading import rubric, runner, sandbox
 
 REFERENCE_ZIP = paths.DIST / "reference-submission.zip"
@@ -28,8 +28,15 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh and the sand
 
 
 def _built(path: Path) -> Path:
+    """dist/'s submission ``path``, skipping (with the reason) when it is missing or older than a kit file: graded by
+    the current autograder, an old reference submission loses points for kit changes made since (run `make`)."""
     if not path.is_file():
         pytest.skip(f"{path} is missing: run `python -m autograder build` first")
+    built = path.stat().st_mtime
+    newer = sorted(str(relative) for relative in markers.kit_files(paths.KIT)
+                   if (paths.KIT / relative).stat().st_mtime > built)
+    if newer:
+        pytest.skip(f"{path} is older than {len(newer)} kit file(s), e.g. {newer[0]}: run `python -m autograder build`")
     return path
 
 

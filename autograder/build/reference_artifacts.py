@@ -241,12 +241,17 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
     """
     root = _cache_root(cache_root)
     root.mkdir(parents=True, exist_ok=True)
+    with paths.file_lock(root / ".build.lock"):  # a parallel build waits, then reuses what this one made
+        return _build_locked(Path(kit_dir), root, force)
+
+
+def _build_locked(kit_dir: Path, root: Path, force: bool) -> Dict[str, Path]:
     with tempfile.TemporaryDirectory(prefix="dlkit-reference-") as tmp:
         # Snapshot the kit first and key the cache on the snapshot: the kit may be edited while a step runs.
         workdir = Path(tmp) / "kit"
-        for relative in kit_files(Path(kit_dir)):
+        for relative in kit_files(kit_dir):
             (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(Path(kit_dir) / relative, workdir / relative)
+            shutil.copy2(kit_dir / relative, workdir / relative)
         result: Dict[str, Path] = {}
         to_run: List[Tuple[Step, Path]] = []
         enabled = rubric.enabled_part_names()
