@@ -305,6 +305,22 @@ def test_reference_artifacts_with_a_dummy_kit(tmp_path, cifar10_dir, fashion_mni
         reference_artifacts.build(kit, cache_root=tmp_path / "cache")
 
 
+@pytest.mark.data
+def test_parallel_reference_builds_run_each_step_once(tmp_path, cifar10_dir, fashion_mnist_root):
+    """Two builds at once on one cache (two test workers, two instructors): the second waits for the first's lock,
+    then reuses every step instead of running it again or replacing a folder the first is handing out."""
+    kit = _dummy_kit(tmp_path)
+    script = ("import sys\nfrom pathlib import Path\nfrom autograder.build import reference_artifacts\n"
+              "reference_artifacts.build(Path(sys.argv[1]), cache_root=Path(sys.argv[2]))\n")
+    builds = [subprocess.Popen([sys.executable, "-c", script, str(kit), str(tmp_path / "cache")], cwd=paths.REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    logs = [build.communicate(timeout=300)[0] for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], logs
+    both = "".join(logs)
+    for step in ("checkpoint", "part1", "part2", "part3", "part4"):
+        assert both.count(f"] {step}: done in") == 1 and both.count(f"] {step}: reusing") == 1, both
+
+
 def test_reference_artifacts_without_data(tmp_path, monkeypatch):
     from autograder.build import reference_artifacts
 
