@@ -73,13 +73,14 @@ def missing_data_reason(what: str) -> str:
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on the file ``path`` (created if absent), so that parallel processes (test workers,
-    two instructors' builds) make a shared cached result once: the second waits, then finds it done."""
-    with open(path, "w") as handle:
+    two instructors' builds) make a shared cached result once: the second waits, then finds it done. Opened
+    read-only: flock needs no write access, so another account's lock file (0644) still works."""
+    handle = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(handle)  # closing the last descriptor releases the lock
 
 
 def _locked(name: str):
