@@ -332,16 +332,14 @@ def _execute_kit_notebook(name: str, folders: Tuple[str, ...], env: Dict[str, st
     """Execute the reference kit's notebook ``name`` headlessly in a temporary copy with the kit ``folders`` it
     imports (saved into KEEP_NOTEBOOKS when set); returns (the executed notebook, wall seconds)."""
     import nbformat
-    from nbclient import NotebookClient
 
+    from autograder.build import reference_artifacts
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(paths.KIT / name, tmp)
         for folder in folders:
             shutil.copytree(paths.KIT / folder, Path(tmp) / folder)
-        nb = nbformat.read(Path(tmp) / name, as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=1800, kernel_name="python3").execute(
-            cwd=tmp, env=dict(os.environ, MPLBACKEND="Agg", **env))
+        nb = reference_artifacts.execute_notebook(Path(tmp), name, dict(os.environ, MPLBACKEND="Agg", **env))
         wall = time.perf_counter() - start
     if KEEP_NOTEBOOKS is not None:
         KEEP_NOTEBOOKS.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ through PART1_MAX_EPOCHS, about 1-2 minutes on 2 cores).
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from autograder import paths
 from autograder.build import reference_artifacts
@@ -43,22 +41,6 @@ def _results_by_id(results: dict) -> dict:
 
 def _grade(submission: Path, eval_dir=None) -> dict:
     return _results_by_id(grade_folder(submission, modules=["test_notebooks"], eval_dir=eval_dir))
-
-
-def _execute(notebook: str, workdir: Path, env: dict, timeout: int) -> nbformat.NotebookNode:
-    """Execute kit/<notebook> in ``workdir`` (a copy of the kit files it needs) and save it there with outputs."""
-    nb = nbformat.read(str(paths.KIT / notebook), as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
-    client.execute(env=env)
-    nbformat.write(nb, str(workdir / notebook))
-    return nb
-
-
-def _kernel_env(**extra: str) -> dict:
-    env = dict(os.environ, MPLBACKEND="Agg", **extra)
-    env.pop("PART1_MAX_EPOCHS", None)
-    env.update(extra)
-    return env
 
 
 def _figure(width=640, height=480):
@@ -216,37 +198,30 @@ def test_non_torchscript_model_file_is_reported(tmp_path, fashion_mnist_root):
 
 @pytest.fixture(scope="module")
 def executed_kit(tmp_path_factory, fashion_mnist_root):
-    """A folder with both reference notebooks executed and the files they write. Each is the one `make` has just
-    built when that is current for the kit as it is (CI runs `make` first: no run is repeated), else it is executed
-    here (part1 capped to 2 epochs through PART1_MAX_EPOCHS)."""
-    workdir = tmp_path_factory.mktemp("section2")
-    shutil.copyfile(paths.KIT / "imagenet_class_index.json", workdir / "imagenet_class_index.json")
-    env = _kernel_env(FASHION_MNIST_ROOT=str(fashion_mnist_root), PART1_MAX_EPOCHS="2")
-    for step, timeout in (("part2", 300), ("part1", 600)):
-        built = reference_artifacts.cached(step)
-        if built is not None:
-            for name in reference_artifacts.step_outputs(step):
-                shutil.copyfile(built / name, workdir / name)
-        else:
-            _execute(f"{step}.ipynb", workdir, env, timeout=timeout)
-    return workdir
+    """Both reference notebooks executed, with the files they hand in, each in a folder of its own (``root/part1``,
+    ``root/part2``): the ones `make` built for the kit as it is (CI runs `make` first: no run is repeated), else
+    executed here (part1 capped to 2 epochs through PART1_MAX_EPOCHS). Returns (root, whether part1 ran here)."""
+    root = tmp_path_factory.mktemp("section2")
+    reference_artifacts.step_result("part2", root / "part2")
+    return root, not reference_artifacts.step_result("part1", root / "part1", PART1_MAX_EPOCHS="2")
 
 
 @pytest.mark.slow
 def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_kit):
-    assert (executed_kit / "part1_model.pt").stat().st_size > 10_000
+    root, part1_executed_here = executed_kit
+    assert (root / "part1" / "part1_model.pt").stat().st_size > 10_000
     for name in ("img1.png", "img2.png"):  # the images part2 classified, handed in
-        assert (executed_kit / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    for name in ("part1.ipynb", "part2.ipynb"):
-        report = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / name), as_version=4))
-        assert graded_notebooks.execution_problems(report) == [], name
-    part1 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part1.ipynb"), as_version=4))
-    if (executed_kit / "part1.png").exists():  # executed here, capped (make's build is not, and keeps no part1.png)
-        assert (executed_kit / "part1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (root / "part2" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    for step in ("part1", "part2"):
+        report = graded_notebooks.inspect_notebook(nbformat.read(str(root / step / f"{step}.ipynb"), as_version=4))
+        assert graded_notebooks.execution_problems(report) == [], step
+    part1 = graded_notebooks.inspect_notebook(nbformat.read(str(root / "part1" / "part1.ipynb"), as_version=4))
+    if part1_executed_here:  # capped; make's build is not, and keeps no part1.png
+        assert (root / "part1" / "part1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "2 epochs" in part1.text  # the PART1_MAX_EPOCHS cap took effect
     assert "Warning" not in part1.text, "part1's saved outputs carry a warning (issue 8)"
     assert part1.images >= 3  # sample images, accuracy per epoch, confusion matrix
-    part2 = graded_notebooks.inspect_notebook(nbformat.read(str(executed_kit / "part2.ipynb"), as_version=4))
+    part2 = graded_notebooks.inspect_notebook(nbformat.read(str(root / "part2" / "part2.ipynb"), as_version=4))
     assert "model: " in part2.text
     predictions = graded_notebooks.parse_predictions(part2.text)
     assert predictions["img1"][:2] == ("coffee", "espresso")  # a sensible prediction
@@ -255,8 +230,10 @@ def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_ki
 
 @pytest.mark.slow
 def test_reference_submission_gets_full_marks_for_section2(executed_kit, tmp_path):
-    for name in ("part1.ipynb", "part2.ipynb", "part1_model.pt", "img1.png", "img2.png"):
-        shutil.copyfile(executed_kit / name, tmp_path / name)
+    root, _ = executed_kit
+    for step in ("part1", "part2"):
+        for name in reference_artifacts.step_outputs(step):  # part1.ipynb, part1_model.pt; part2.ipynb, img1/img2
+            shutil.copyfile(root / step / name, tmp_path / name)
     results = _grade(tmp_path)
     for item_id in ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions"):
         assert results[item_id]["score"] == pytest.approx(rubric.RUBRIC[item_id].points), results[item_id]

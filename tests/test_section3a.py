@@ -250,26 +250,11 @@ def test_part3_table_parsing_and_consistency():
 @pytest.fixture(scope="module")
 def executed_part3(tmp_path_factory, fashion_mnist_root, cifar10_dir):
     """The executed reference part3.ipynb with the reference write-up filled in: the one `make` built for this very
-    kit (the reference-artifact cache) when it is there, else the notebook executed now in reduced mode
-    (PART3_REDUCED=1) as the reference-artifact step makes it."""
-    import shutil
-
-    import nbformat
-
-    from autograder.build import part3_answers, reference_artifacts
+    kit (the reference-artifact cache) when it is there, else the reference-artifact step run now in reduced mode
+    (PART3_REDUCED=1)."""
+    from autograder.build import reference_artifacts
     workdir = tmp_path_factory.mktemp("part3")
-    built = reference_artifacts.cached("part3")
-    if built is not None:  # the same run on the same inputs: not repeated (CI runs `make` first)
-        shutil.copyfile(built / "part3.ipynb", workdir / "part3.ipynb")
-        return workdir
-    shutil.copyfile(paths.KIT / "part3.ipynb", workdir / "part3.ipynb")
-    shutil.copytree(paths.KIT / "cnnfeatures", workdir / "cnnfeatures")
-    env = reference_artifacts._run_env(fashion_mnist_root)
-    env["PART3_REDUCED"] = "1"
-    reference_artifacts._execute_notebook(workdir, "part3.ipynb", env)
-    nb = nbformat.read(str(workdir / "part3.ipynb"), as_version=4)
-    part3_answers.fill(nb)
-    nbformat.write(nb, str(workdir / "part3.ipynb"))
+    reference_artifacts.step_result("part3", workdir, PART3_REDUCED="1")
     return workdir
 
 

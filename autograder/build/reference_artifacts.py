@@ -151,8 +151,9 @@ def _train(workdir: Path, cifar_dir: Path, env: Dict[str, str]) -> None:
         _log(f"  train.py: {line}")
 
 
-def _execute_notebook(workdir: Path, name: str, env: Dict[str, str]) -> None:
-    """Execute a reference notebook in place (cwd = the kit copy); a cell error fails the build."""
+def execute_notebook(workdir: Path, name: str, env: Dict[str, str]) -> nbformat.NotebookNode:
+    """Execute the notebook ``workdir/name`` in place (cwd = ``workdir``, a copy of the kit) with the environment
+    ``env``, save it with its outputs and return it; a cell error raises ReferenceArtifactError with its end."""
     from nbclient import NotebookClient  # imported here: only instructors building artifacts need it
     from nbclient.exceptions import CellExecutionError
 
@@ -165,6 +166,7 @@ def _execute_notebook(workdir: Path, name: str, env: Dict[str, str]) -> None:
     except CellExecutionError as exc:
         raise ReferenceArtifactError(f"reference {name} failed:\n{str(exc)[-4000:]}") from None
     nbformat.write(nb, str(path))
+    return nb
 
 
 def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
@@ -174,9 +176,9 @@ def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
         env = dict(env)
         if not env.get(FULL_NOTEBOOKS_VAR):
             env["PART4_REDUCED"] = env.get("PART4_REDUCED") or "1"
-        _execute_notebook(workdir, "part4.ipynb", env)
+        execute_notebook(workdir, "part4.ipynb", env)
     else:  # part3's reference reads CIFAR-10's test batch (CIFAR10_DIR), part1 Fashion-MNIST
-        _execute_notebook(workdir, f"{step.name}.ipynb", env)
+        execute_notebook(workdir, f"{step.name}.ipynb", env)
     if step.name == "part3":  # the reference write-up goes into the answer cells (see part3_answers.py)
         from autograder.build import part3_answers
         path = workdir / "part3.ipynb"
@@ -245,13 +247,39 @@ def build(kit_dir: Path = paths.KIT, cache_root: Optional[Path] = None, *, force
         return _build_locked(Path(kit_dir), root, force)
 
 
+def _copy_kit(kit_dir: Path, workdir: Path) -> None:
+    for relative in kit_files(kit_dir):
+        (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(kit_dir / relative, workdir / relative)
+
+
+def step_result(step_name: str, dest: Path, **env: str) -> bool:
+    """Put ``step_name``'s outputs (their submission names) into ``dest``, a folder of the step's own, for tests:
+    copied from the cached result for the kit as it is now when ``make`` made one (returns True; nothing is run
+    again), else made now by running the step in ``dest`` as a copy of the kit, with ``env`` added to the reference
+    runs' environment, e.g. ``PART3_REDUCED="1"`` for a quick run (returns False; ``dest`` then also holds the
+    kit and the run's other files)."""
+    step = _step(step_name)
+    built = cached(step_name)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if built is not None:
+        for name, _ in step.outputs:
+            shutil.copyfile(built / name, dest / name)
+        return True
+    _copy_kit(paths.KIT, dest)
+    _run_step(step, dest, dict(_run_env(paths.fashion_mnist_root()), **env))
+    for name, relative in step.outputs:
+        if Path(relative) != Path(name):
+            shutil.copyfile(dest / relative, dest / name)
+    return False
+
+
 def _build_locked(kit_dir: Path, root: Path, force: bool) -> Dict[str, Path]:
     with tempfile.TemporaryDirectory(prefix="dlkit-reference-") as tmp:
         # Snapshot the kit first and key the cache on the snapshot: the kit may be edited while a step runs.
         workdir = Path(tmp) / "kit"
-        for relative in kit_files(kit_dir):
-            (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(kit_dir / relative, workdir / relative)
+        _copy_kit(kit_dir, workdir)
         result: Dict[str, Path] = {}
         to_run: List[Tuple[Step, Path]] = []
         enabled = rubric.enabled_part_names()
