@@ -77,12 +77,14 @@ def check_cifar_one_conv():
 
 def check_class_subset():
     targets = np.random.default_rng(0).integers(0, 10, size=500)
-    idx, labels = helpers.class_subset(targets, [7, 2, 5], 6, seed=1)
+    per = int(min((targets == c).sum() for c in [7, 2, 5]))  # one class taken whole: no luck with replacement
+    idx, labels = helpers.class_subset(targets, [7, 2, 5], per, seed=1)
     idx, labels = np.asarray(idx), np.asarray(labels)
-    assert idx.shape == (18,) and len(set(idx.tolist())) == 18, "expected 18 distinct indices (6 per class)"
-    assert sorted(np.bincount(targets[idx], minlength=10)[[7, 2, 5]].tolist()) == [6, 6, 6], "not 6 per class"
+    assert idx.shape == (3 * per,) and len(set(idx.tolist())) == 3 * per, \
+        f"expected {3 * per} distinct indices ({per} per class, drawn without replacement)"
+    assert np.bincount(targets[idx], minlength=10)[[7, 2, 5]].tolist() == [per] * 3, f"not {per} per class"
     assert labels.tolist() == [[7, 2, 5].index(t) for t in targets[idx]], "labels are not remapped to 0, 1, 2"
-    again, _ = helpers.class_subset(targets, [7, 2, 5], 6, seed=1)
+    again, _ = helpers.class_subset(targets, [7, 2, 5], per, seed=1)
     assert np.array_equal(np.asarray(again), idx), "the same seed must give the same indices"
 
 

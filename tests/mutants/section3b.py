@@ -41,7 +41,10 @@ MUTANTS = (
     _m("class_subset not per class", "smalldata/helpers.py", [
         ("        pool = np.flatnonzero(targets == int(cls))",
          "        pool = np.flatnonzero(np.isin(targets, [int(c) for c in classes]))")],
-       {"smalldata_class_subset"}, says=("expected exactly 6 of each class",)),
+       {"smalldata_class_subset"}, says=("of each class (sample each class separately)",)),
+    _m("class_subset with replacement", "smalldata/helpers.py", [
+        ("rng.choice(pool, size=per_class, replace=False)", "rng.choice(pool, size=per_class, replace=True)")],
+       {"smalldata_class_subset"}, says=("draw without replacement",)),
     _m("no zero_grad", "smalldata/helpers.py", [("            optimizer.zero_grad()\n", "")],
        {"smalldata_train_epochs"}, says=("trained weights differ",)),
     _m("accuracy in percent", "smalldata/helpers.py", [
