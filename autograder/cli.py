@@ -10,7 +10,7 @@
 ``grade`` and ``regrade`` lay each submission out like Gradescope (``<tmp>/submission``, ``<tmp>/results``) and run
 exactly the grading ``run`` does. The exit status is 0 whenever grading itself worked, whatever the score; 1 when the
 grader failed (results.json then says so, with score 0); 2 for a usage error; 3 for an autograder fault (the sandbox
-cannot run: ``run`` then leaves no results.json, so Gradescope shows a failed autograder run, never a score).
+or one of the grader's own steps cannot run, see grading/faults.py: ``run`` then leaves no results.json, so Gradescope shows a failed autograder run, never a score).
 ``run``'s root defaults to ``$AUTOGRADER_ROOT`` or ``/autograder`` (tests and check-upload use a temporary root).
 """
 from __future__ import annotations
@@ -130,7 +130,7 @@ def default_root() -> Path:
 
 
 def _autograder_fault(results: dict, results_path: Optional[Path]) -> int:
-    """An infrastructure fault: remove results.json (Gradescope then marks the run failed and shows no score), say
+    """An autograder fault: remove results.json (Gradescope then marks the run failed and shows no score), say
     what happened on stderr (the instructor's log) and return EXIT_AUTOGRADER_FAULT."""
     from autograder.grading import runner
     if results_path is not None:
@@ -138,9 +138,10 @@ def _autograder_fault(results: dict, results_path: Optional[Path]) -> int:
             results_path.unlink()
         except FileNotFoundError:
             pass
-    print("AUTOGRADER FAULT: the sandbox cannot run on this machine, so nothing was graded and no results.json was "
-          f"written (Gradescope shows the run as failed).\n  {runner.infrastructure_fault(results)}\n"
-          "Diagnose: see autograder/gradescope/README.md ('When the sandbox cannot run'); fix the image, then "
+    print("AUTOGRADER FAULT: the autograder cannot grade on this machine (its sandbox or one of its own steps "
+          "failed), so no results.json was written (Gradescope shows the run as failed).\n"
+          f"  {runner.infrastructure_fault(results)}\n"
+          "Diagnose: see autograder/gradescope/README.md ('When the autograder cannot grade'); fix the image, then "
           "regrade all submissions.", file=sys.stderr, flush=True)
     return EXIT_AUTOGRADER_FAULT
 
@@ -230,6 +231,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p_check.add_argument("--reference", type=Path, default=None, help="default: dist/reference-submission.zip")
     p_check.add_argument("--stub", type=Path, default=None, help="default: dist/stub-submission.zip")
     p_check.add_argument("--keep", action="store_true", help="keep the temporary root (printed) for inspection")
+    p_check.add_argument("--install", action="store_true",
+                         help="setup.sh's real path (the image's python3, apt for what it lacks, pip from the package "
+                              "index) instead of its offline mode: minutes")
+    p_check.add_argument("--weights", type=Path, default=None, metavar="DIR",
+                         help="with --install: a folder holding squeezenet1_1's weights, used when PyTorch's site "
+                              "cannot be reached (default: this machine's torch cache, else skipped)")
+    p_check.add_argument("--torch-index", default=None, metavar="URL",
+                         help="with --install: the extra index for torch (default: PyTorch's CPU-only index when "
+                              "it can be reached, else none)")
+    p_check.add_argument("--allow-stale", action="store_true",
+                         help="check a zip older than the files it was built from (default: fail)")
     p_check.add_argument("--docker", nargs="?", const="", default=None, metavar="IMAGE",
                          help="run the same inside Gradescope's base image with its 0.5 vCPU / 768 MB (needs docker "
                               "and the network; default image gradescope/autograder-base:ubuntu-22.04)")
@@ -268,14 +280,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     if args.command == "check-upload":
         from autograder import upload_check
-        return upload_check.main(args.zip, args.reference, args.stub, keep=args.keep, docker=args.docker)
+        return upload_check.main(args.zip, args.reference, args.stub, keep=args.keep, docker=args.docker,
+                                 install=args.install, allow_stale=args.allow_stale, weights=args.weights,
+                                 torch_index=args.torch_index)
     if args.command == "run":
         root = args.root if args.root is not None else default_root()
         results_path = root / "results" / "results.json"
-        from autograder.grading import runner, sandbox
+        from autograder.grading import faults, runner
         try:
             results = run_gradescope(root)
-        except sandbox.SandboxError as exc:  # the probe before grading
+        except faults.AutograderFault as exc:  # the sandbox probe before grading
             traceback.print_exc()
             results = runner.fault_results(str(exc))
         except Exception:  # last line of defence: Gradescope must always get a valid results.json

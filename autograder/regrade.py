@@ -205,7 +205,7 @@ def ungradable_reason(results: Optional[dict], error: str) -> str:
     if extra.get("submission_error"):
         return "submission could not be read: " + extra["submission_error"]
     if extra.get("infrastructure_fault"):
-        return "autograder fault (the sandbox could not run; fix the machine and regrade): " + extra["infrastructure_fault"]
+        return "autograder fault (the grader could not run its own checks; fix the machine and regrade): " + extra["infrastructure_fault"]
     if extra.get("grader_failed"):
         return "the grader failed on this submission (see the log): " + (results.get("output") or "").strip()
     return ""

@@ -3,13 +3,21 @@
 Not the repository's source: the zip itself is unpacked into a temporary root laid out like ``/autograder``
 (``source/``, ``submission/``, ``results/``), its own ``setup.sh`` builds a fresh venv there, and its own
 ``run_autograder`` grades the reference and the starter (stub) submission. It passes when setup succeeds (its
-sandbox probe included), the reference gets full marks and the stub zero; it warns when the zip is older than the
-repository files it was built from.
+import check and sandbox probe included), the reference gets full marks and the stub zero. A zip older than the
+repository files it was built from fails the check (``allow_stale`` goes on with a warning).
 
-Offline by design (the project's machines have no network): ``setup.sh`` runs in its offline mode, a venv made from
-this interpreter's base Python by full path that sees this environment's site-packages through a ``.pth`` file,
-instead of apt + pip. Everything else (permissions, the uid probe, the per-run uids, the grading) is the zip's own
-code. The same check inside Gradescope's base image, with its resource limits, is described in
+Two ways to set up the venv:
+
+* offline (the default, seconds): ``setup.sh``'s offline mode, a venv made from this interpreter's base Python by
+  full path that sees this environment's site-packages through a ``.pth`` file, instead of apt + pip;
+* ``install=True`` (``--install``, minutes): the real path Gradescope takes. ``setup.sh`` runs as on Gradescope: the
+  image's ``/usr/bin/python3``, apt only for what it lacks, pip from the package index. The one step that needs more
+  than the package index is PyTorch's site (its CPU-only torch index and squeezenet's weights): when it cannot be
+  reached, torch comes from the package index and the weights from a local folder (``weights_dir``, or this machine's
+  torch cache) or are skipped, each with a note.
+
+Everything else (permissions, the uid probe, the per-run uids, the grading) is the zip's own code either way. The
+same check inside Gradescope's base image, with its resource limits, is described in
 autograder/gradescope/README.md (Docker).
 """
 from __future__ import annotations
@@ -29,7 +37,8 @@ from typing import Dict, List, Optional
 
 from autograder import paths
 
-SETUP_TIMEOUT_S = 900  # Gradescope's own build limit is generous; offline setup takes seconds
+SETUP_TIMEOUT_S = 1800  # Gradescope's own build limit is generous; offline setup takes seconds, --install minutes
+PYTORCH_SITE = "https://download.pytorch.org/whl/cpu/"  # setup.sh's default torch index (and the weights' host)
 RUN_TIMEOUT_S = 600  # the 10 min per-submission limit the rubric's time budget assumes
 
 
@@ -94,23 +103,74 @@ def make_root(parent: Optional[Path] = None) -> Path:
     return root
 
 
-def _env(root: Path) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=str(base_python()),
-               AUTOGRADER_SITE_PACKAGES=str(site_packages()))
+@dataclass
+class Install:
+    """``setup.sh``'s real install path (``--install``): what it is told about PyTorch's site, and why."""
+    torch_index: Optional[str] = None  # None: setup.sh's default index; "": the package index's torch
+    weights_dir: Optional[Path] = None  # a folder holding squeezenet's weights file, copied instead of downloaded
+    skip_weights: bool = False
+    notes: List[str] = field(default_factory=list)
+
+
+def reachable(url: str, timeout: float = 5.0) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True
+    except Exception:  # any failure to reach it (DNS, refused, timeout, TLS, HTTP error) counts as unreachable
+        return False
+
+
+def plan_install(weights_dir: Optional[Path] = None, torch_index: Optional[str] = None) -> Install:
+    """How --install can run here: PyTorch's site when it answers, else the package index and local weights."""
+    plan = Install(torch_index=torch_index, weights_dir=weights_dir)
+    online = reachable(PYTORCH_SITE)
+    if torch_index is None and not online:
+        plan.torch_index = ""
+        plan.notes.append(f"{PYTORCH_SITE} cannot be reached from here: torch and torchvision install from the package "
+                          "index (its CUDA build, larger) instead of PyTorch's CPU-only index")
+    if weights_dir is None and not online:
+        # the grader's own lookup of the weights, here in this machine's torch cache
+        from autograder.grading.graded_tests.test_notebooks import SQUEEZENET_WEIGHTS, squeezenet_weights
+        cached = squeezenet_weights()
+        plan.weights_dir = cached.parent if cached is not None else None
+        if plan.weights_dir is None:
+            plan.skip_weights = True
+            plan.notes.append(f"squeezenet1_1's weights cannot be downloaded and {SQUEEZENET_WEIGHTS} is not in this "
+                              "machine's torch cache: setup skips them (--weights DIR to provide them)")
+        else:
+            plan.notes.append(f"squeezenet1_1's weights are copied from {plan.weights_dir} (no download)")
+    return plan
+
+
+def _env(root: Path, install: Optional[Install] = None) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "AUTOGRADER_"))}
+    env["AUTOGRADER_ROOT"] = str(root)
+    if install is None:
+        env.update(AUTOGRADER_PYTHON=str(base_python()), AUTOGRADER_SITE_PACKAGES=str(site_packages()))
+        return env
+    # The real path: the image's own python3 (setup.sh's default), pip from the index, and a torch cache of the
+    # root's own so the weights never land in this machine's cache.
+    env["TORCH_HOME"] = str(root / "torch-home")
+    if install.torch_index is not None:
+        env["AUTOGRADER_TORCH_INDEX"] = install.torch_index
+    if install.weights_dir is not None:
+        env["AUTOGRADER_TORCH_WEIGHTS"] = str(install.weights_dir)
+    if install.skip_weights:
+        env["AUTOGRADER_SKIP_WEIGHTS"] = "1"
     return env
 
 
-def setup(zip_path: Path, root: Path) -> str:
-    """Unpack the zip into ``root/source`` and run its setup.sh (offline mode) as Gradescope would. Returns the log;
-    raises UploadCheckError when setup fails."""
+def setup(zip_path: Path, root: Path, install: Optional[Install] = None) -> str:
+    """Unpack the zip into ``root/source`` and run its setup.sh as Gradescope would (offline mode unless
+    ``install``). Returns the log; raises UploadCheckError when setup fails."""
     source = root / "source"
     _extract(zip_path, source)
     script = source / "setup.sh"
     if not script.is_file():
         raise UploadCheckError(f"{zip_path} has no setup.sh at its root")
     try:
-        proc = subprocess.run(["bash", str(script)], cwd=str(source), env=_env(root), stdin=subprocess.DEVNULL,
+        proc = subprocess.run(["bash", str(script)], cwd=str(source), env=_env(root, install), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                               timeout=SETUP_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
@@ -121,7 +181,7 @@ def setup(zip_path: Path, root: Path) -> str:
     return proc.stdout
 
 
-def run_submission(root: Path, submission_zip: Path, name: str) -> RunOutcome:
+def run_submission(root: Path, submission_zip: Path, name: str, install: Optional[Install] = None) -> RunOutcome:
     """Gradescope's run: the submission's contents in ``root/submission``, an empty ``root/results``, then the zip's
     run_autograder (from source/, where setup.sh left it)."""
     for folder in ("submission", "results"):
@@ -131,7 +191,7 @@ def run_submission(root: Path, submission_zip: Path, name: str) -> RunOutcome:
         archive.extractall(root / "submission")
     start = time.monotonic()
     try:
-        proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=str(root), env=_env(root),
+        proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=str(root), env=_env(root, install),
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               errors="replace", timeout=RUN_TIMEOUT_S)
         returncode, log = proc.returncode, proc.stdout
@@ -171,30 +231,39 @@ def _problems(outcome: RunOutcome, expect_full: bool) -> List[str]:
 
 
 def check_upload(zip_path: Path, reference: Optional[Path], stub: Optional[Path], *, keep: bool = False,
-                 out=print) -> List[str]:
-    """Run the whole check; returns the problems found (empty: the zip is good). Prints progress with ``out``."""
+                 install: Optional[Install] = None, allow_stale: bool = False, out=print) -> List[str]:
+    """Run the whole check; returns the problems found (empty: the zip is good). Prints progress with ``out``.
+    ``install``: setup.sh's real install path instead of its offline mode. A zip older than its sources is a problem
+    (nothing is run) unless ``allow_stale``."""
     problems: List[str] = []
     stale = stale_sources(zip_path)
     if stale:
-        out(f"WARNING: {zip_path} is older than {len(stale)} file(s) it was built from (rebuild with "
-            f"`python -m autograder build`): {', '.join(stale[:8])}{' ...' if len(stale) > 8 else ''}")
+        text = (f"{zip_path} is older than {len(stale)} file(s) it was built from (rebuild with "
+                f"`python -m autograder build`): {', '.join(stale[:8])}{' ...' if len(stale) > 8 else ''}")
+        if not allow_stale:
+            return [text + "; --allow-stale checks it anyway"]
+        out("WARNING: " + text)
+    for note in install.notes if install is not None else []:
+        out(f"note: {note}")
     root = make_root()
     out(f"root: {root} (laid out like /autograder)")
     try:
         start = time.monotonic()
         try:
-            log = setup(zip_path, root)
+            log = setup(zip_path, root, install)
         except UploadCheckError as exc:
             return [str(exc)]
-        last = [line for line in log.strip().splitlines() if line.startswith(("venv ", "sandbox ok", "autograder"))]
-        out(f"setup.sh passed in {time.monotonic() - start:.1f} s: " + " | ".join(last))
+        last = [line for line in log.strip().splitlines()
+                if line.startswith(("venv ", "weights: ", "imports ok", "sandbox ok", "autograder"))]
+        out(f"setup.sh ({'install' if install else 'offline'}) passed in {time.monotonic() - start:.1f} s: "
+            + " | ".join(last))
         for name, submission, expect_full in (("reference", reference, True), ("stub", stub, False)):
             if submission is None:
                 continue
             if not submission.is_file():
                 problems.append(f"{name}: {submission} does not exist (build it with `python -m autograder build`)")
                 continue
-            outcome = run_submission(root, submission, name)
+            outcome = run_submission(root, submission, name, install)
             found = _problems(outcome, expect_full)
             score = "no score" if outcome.score is None else f"{outcome.score:g}/{outcome.possible:g}"
             out(f"{name}: {score} in {outcome.seconds:.1f} s (exit {outcome.returncode})"
@@ -265,7 +334,8 @@ def check_in_docker(zip_path: Path, reference: Path, stub: Path, image: str = DO
 
 
 def main(zip_path: Optional[Path] = None, reference: Optional[Path] = None, stub: Optional[Path] = None,
-         keep: bool = False, docker: Optional[str] = None) -> int:
+         keep: bool = False, docker: Optional[str] = None, install: bool = False, allow_stale: bool = False,
+         weights: Optional[Path] = None, torch_index: Optional[str] = None) -> int:
     zip_path = zip_path or paths.DIST / "autograder.zip"
     if not zip_path.is_file():
         print(f"error: {zip_path} does not exist (build it with `python -m autograder build`)", file=sys.stderr)
@@ -283,10 +353,13 @@ def main(zip_path: Optional[Path] = None, reference: Optional[Path] = None, stub
               "sandbox needs root for its per-run uids); run it as root or in Docker (autograder/gradescope/README.md)",
               file=sys.stderr)
         return 2
+    plan = plan_install(weights, torch_index) if install else None
     problems = check_upload(zip_path, reference or paths.DIST / "reference-submission.zip",
-                            stub or paths.DIST / "stub-submission.zip", keep=keep)
+                            stub or paths.DIST / "stub-submission.zip", keep=keep, install=plan,
+                            allow_stale=allow_stale)
     if problems:
         print("check-upload FAILED:\n" + "\n".join(problems), file=sys.stderr)
         return 1
-    print("check-upload passed: setup, the sandbox probe, reference full marks, stub zero")
+    print(f"check-upload passed ({'the install path' if install else 'offline setup'}): setup, its import check and "
+          "sandbox probe, reference full marks, stub zero")
     return 0

@@ -100,7 +100,7 @@ def test_setup_script_contract():
     text = (kits.GRADESCOPE_DIR / "setup.sh").read_text()
     # the venv from the installed interpreter by full path (never the first python3 on the PATH), the grader's own
     # sandbox probe last (a broken image fails the upload)
-    for needed in ("PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3.10}", '"$PYTHON" -m venv "$VENV"',
+    for needed in ("PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3}", '"$PYTHON" -m venv "$VENV"',
                    "ROOT=${AUTOGRADER_ROOT:-/autograder}", "VENV=$ROOT/venv", "requirements.txt",
                    "-m autograder probe-sandbox", "chmod 700"):
         assert needed in text

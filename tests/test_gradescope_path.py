@@ -19,7 +19,7 @@ import pytest
 
 from autograder import cli, paths, upload_check
 from autograder.build import kits, markers
-from autograder.grading import rubric, runner, sandbox
+from autograder.grading import faults, rubric, runner, sandbox
 
 REFERENCE_ZIP = paths.DIST / "reference-submission.zip"
 STUB_ZIP = paths.DIST / "stub-submission.zip"
@@ -189,6 +189,116 @@ def test_run_leaves_no_results_json_on_an_autograder_fault(monkeypatch, tmp_path
     sandbox.FAULTS.clear()
 
 
+def test_a_failing_reference_run_voids_the_whole_result(monkeypatch, tmp_path):
+    """The 135/151 of issue 21: Section 3a's trusted reference process could not import tqdm on Gradescope, and rows
+    6.1-6.3 reached every student as 0 "not graded". A failed reference run is an autograder fault: no score."""
+    import subprocess
+    import types
+    from autograder.grading import features_reference
+
+    def failing_reference(argv, **kwargs):
+        return subprocess.CompletedProcess(argv, 1, "", "ModuleNotFoundError: No module named 'tqdm'\n")
+    # the reference process only (the module's own name for subprocess): the sandbox runs as usual
+    monkeypatch.setattr(features_reference, "subprocess", types.SimpleNamespace(run=failing_reference))
+    (tmp_path / "sub").mkdir()
+    shutil.copyfile(paths.KIT / "cnnfeatures" / "features.py", tmp_path / "sub" / "features.py")
+    results = runner.grade_folder(tmp_path / "sub", modules=["test_features"])
+    runner.validate(results)
+    fault = runner.infrastructure_fault(results)
+    assert fault and "reference run of Section 3a failed" in fault and "No module named 'tqdm'" in fault, fault
+    assert results["score"] == 0
+    assert all(t["output"].startswith("not graded: autograder fault") for t in results["tests"])
+    faults.FAULTS.clear()
+
+
+def test_a_module_missing_from_the_graders_environment_is_a_fault(tmp_path, monkeypatch):
+    """The grader never imports student code, so an ImportError in a check's own code means the autograder's venv
+    lacks a module: the run fails (no score), naming the module."""
+    package = tmp_path / "pkgs" / "fakegraded_env"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "test_layers.py").write_text(
+        "from autograder.grading.graded_tests import GradedTestCase, graded\n\n"
+        "class Checks(GradedTestCase):\n"
+        "    @graded('fc_forward')\n"
+        "    def test_fc_forward(self):\n"
+        "        import dlkit_no_such_module  # noqa: F401\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
+    (tmp_path / "sub").mkdir()
+    results = runner.grade_folder(tmp_path / "sub", modules=["fakegraded_env.test_layers"])
+    fault = runner.infrastructure_fault(results)
+    assert fault and "No module named 'dlkit_no_such_module'" in fault and "requirements.txt" in fault, fault
+    faults.FAULTS.clear()
+
+
+def test_setup_refuses_a_python_older_than_3_10(tmp_path):
+    """setup.sh uses the image's python3 and names the version it found when that is too old (the upload fails)."""
+    import subprocess
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *version_info*) exit 1;; *python_version*) echo 3.9.18;; esac\n")
+    fake.chmod(0o755)
+    root = tmp_path / "root"
+    (root / "source").mkdir(parents=True)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=str(fake))
+    done = subprocess.run(["bash", str(kits.GRADESCOPE_DIR / "setup.sh")], env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert f"{fake} is Python 3.9.18; the autograder needs 3.10 or newer" in done.stderr, done.stderr
+    assert not (root / "venv").exists()
+
+
+def test_check_upload_refuses_a_stale_zip_unless_asked(tmp_path):
+    zip_path = tmp_path / "autograder.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("setup.sh", "#!/bin/bash\nexit 1\n")
+        archive.writestr("autograder/cli.py", "")
+    os.utime(zip_path, (1, 1))  # built before the repository's files were last changed
+    problems = upload_check.check_upload(zip_path, None, None)
+    assert len(problems) == 1 and "is older than" in problems[0] and "--allow-stale" in problems[0], problems
+    # asked to go on, it does: here as far as the zip's own setup.sh, which fails
+    problems = upload_check.check_upload(zip_path, None, None, allow_stale=True, out=lambda _: None)
+    assert problems and "setup.sh exited 1" in problems[0], problems
+
+
+def test_install_path_runs_setup_as_gradescope_does(tmp_path):
+    """--install hands setup.sh no offline settings: the image's python3 and pip; PyTorch's site as planned."""
+    env = upload_check._env(tmp_path, upload_check.Install(torch_index="", skip_weights=True))
+    assert "AUTOGRADER_SITE_PACKAGES" not in env and "AUTOGRADER_PYTHON" not in env
+    assert env["AUTOGRADER_TORCH_INDEX"] == "" and env["AUTOGRADER_SKIP_WEIGHTS"] == "1"
+    assert env["TORCH_HOME"].startswith(str(tmp_path))  # never this machine's torch cache
+    offline = upload_check._env(tmp_path)
+    assert offline["AUTOGRADER_SITE_PACKAGES"] and offline["AUTOGRADER_PYTHON"].startswith("/")
+
+
+@needs_root
+@pytest.mark.slow
+def test_check_upload_install_path_reference_full_marks_stub_zero():
+    """The install path Gradescope takes, on this machine: setup.sh with the image's own python3, apt only for what it
+    lacks, pip from the package index (PyTorch's site where it answers), the import check and the sandbox probe;
+    then the reference gets full marks and the starter zero. Minutes: the venv holds torch."""
+    reference, stub = _built(REFERENCE_ZIP), _built(STUB_ZIP)
+    zip_path = paths.DIST / "autograder.zip"
+    if upload_check.stale_sources(zip_path):
+        pytest.skip(f"{zip_path} is older than its sources: run `python -m autograder build`")
+    plan = upload_check.plan_install()
+    root = upload_check.make_root()
+    try:
+        log = upload_check.setup(zip_path, root, plan)
+        assert "imports ok:" in log and "sandbox ok:" in log and "per-run uid" in log, log[-3000:]
+        config = (root / "venv" / "pyvenv.cfg").read_text()
+        assert "home = /usr/bin" in config, config  # the image's python3, not this environment's
+        assert not list((root / "venv").glob("lib/*/site-packages/dlkit-offline.pth"))  # packages of its own
+        total = sum(item.points for item in rubric.RUBRIC.values())
+        full = upload_check.run_submission(root, reference, "reference", plan)
+        assert full.returncode == 0, full.log[-3000:]
+        lost = [(t["number"], t["score"], t["output"][:200]) for t in full.results["tests"]
+                if t["score"] < t["max_score"]]
+        assert full.score == total == full.possible, lost
+        zero = upload_check.run_submission(root, stub, "stub", plan)
+        assert zero.returncode == 0 and zero.score == 0, zero.log[-3000:]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 # -- never the real /autograder ---------------------------------------------------------------------------------------
 
 
@@ -236,8 +346,8 @@ def test_setup_never_runs_the_first_python3_on_the_path():
     body = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     bare = [line for line in body if re.search(r'(^|[\s;&|(])python3?(\.\d+)?\s', line) and "apt-get" not in line]
     assert bare == [], bare
-    assert "PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3.10}" in text
-    assert 'case "$PYTHON" in /*)' in text  # offline mode refuses a bare name too
+    assert "PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3}" in text  # the image's own python3, by full path
+    assert 'case "$PYTHON" in /*)' in text  # a bare name is refused too
 
 
 def test_check_upload_docker_runs_the_zip_in_gradescopes_image_with_its_limits(tmp_path, monkeypatch):

@@ -1,38 +1,69 @@
 #!/usr/bin/env bash
-# Gradescope image setup: runs once, as root, on Ubuntu 22.04 when the autograder is uploaded.
-# The autograder zip is unpacked at $ROOT/source (this script's folder); ROOT is /autograder on Gradescope.
-# A non-zero exit fails the upload ("setup failed"), which is where a broken image must show: never at grading.
+# Gradescope image setup: runs once, as root, when the autograder is uploaded (any Ubuntu base image whose python3 is
+# 3.10 or newer). The autograder zip is unpacked at $ROOT/source (this script's folder); ROOT is /autograder on
+# Gradescope. A non-zero exit fails the upload ("setup failed"), which is where a broken image must show: never at
+# grading.
 #
-# Offline mode (python -m autograder check-upload and the project's tests; never on Gradescope):
-#   AUTOGRADER_ROOT=<tmp root> AUTOGRADER_PYTHON=<full path of an interpreter> \
-#   AUTOGRADER_SITE_PACKAGES=<site-packages holding requirements.txt's packages> bash setup.sh
+# Settings (Gradescope sets none of them; check-upload and the project's tests do):
+#   AUTOGRADER_ROOT              the root instead of /autograder
+#   AUTOGRADER_PYTHON            the interpreter, by full path, instead of the image's /usr/bin/python3
+#   AUTOGRADER_TORCH_INDEX       the extra index torch and torchvision come from (default PyTorch's CPU-only index;
+#                                empty: the package index's own build, as where PyTorch's site is unreachable)
+#   AUTOGRADER_TORCH_WEIGHTS     a folder holding squeezenet1_1's weights file: copied instead of downloaded
+#   AUTOGRADER_SKIP_WEIGHTS=1    skip the weights (a submission that uses squeezenet is then an autograder fault)
+# Offline mode (check-upload without --install, and the project's fast tests; never on Gradescope):
+#   AUTOGRADER_SITE_PACKAGES=<site-packages holding requirements.txt's packages> (with AUTOGRADER_PYTHON)
 # skips apt and pip: the venv is made from AUTOGRADER_PYTHON and sees those packages through a .pth file.
 set -euo pipefail
 
 ROOT=${AUTOGRADER_ROOT:-/autograder}
 SOURCE=$ROOT/source
 VENV=$ROOT/venv
+REQUIREMENTS=$SOURCE/autograder/gradescope/requirements.txt
+
+# The venv is built from an interpreter named by full path, never the first python3 on the PATH: an image whose PATH
+# starts with an interpreter under /root (pyenv, conda) would give a venv that the sandbox's uids cannot execute.
+PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3}
+case "$PYTHON" in /*) ;; *) echo "setup.sh: AUTOGRADER_PYTHON must be a full path, not $PYTHON" >&2; exit 1;; esac
+[ -x "$PYTHON" ] || { echo "setup.sh: $PYTHON does not exist: choose a base image with Python 3.10 or newer" \
+    "(Ubuntu 22.04 or newer)" >&2; exit 1; }
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    echo "setup.sh: $PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())');" \
+         "the autograder needs 3.10 or newer: choose a base image with Ubuntu 22.04 or newer" >&2
+    exit 1
+fi
 
 if [ -z "${AUTOGRADER_SITE_PACKAGES:-}" ]; then
-    # Ubuntu 22.04's Python 3.10 with venv support. The venv is built from that interpreter by its full path, never
-    # the first python3 on the PATH: an image whose PATH starts with an interpreter under /root (pyenv, conda) would
-    # give a venv that the sandbox's unprivileged uids cannot execute.
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y --no-install-recommends python3.10 python3.10-venv
-    apt-get clean
-    rm -rf /var/lib/apt/lists/*
-    PYTHON=${AUTOGRADER_PYTHON:-/usr/bin/python3.10}
-    [ -x "$PYTHON" ] || { echo "setup.sh: $PYTHON was not installed" >&2; exit 1; }
+    # Install only what the image lacks: Debian and Ubuntu ship venv's ensurepip in a package of its own.
+    if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update
+        apt-get install -y --no-install-recommends python3-venv
+        apt-get clean
+        rm -rf /var/lib/apt/lists/*
+    fi
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --no-cache-dir pip==24.3.1  # pinned, like everything else
-    "$VENV/bin/python" -m pip install --no-cache-dir -r "$SOURCE/autograder/gradescope/requirements.txt"
+    "$VENV/bin/python" -m pip install --no-cache-dir --quiet pip==24.3.1  # pinned, like everything else
+    # torch==2.14.1 matches PyTorch's CPU build 2.14.1+cpu too, which pip prefers when that index is given (no CUDA
+    # libraries: a smaller image); without it, the package index's build.
+    TORCH_INDEX=${AUTOGRADER_TORCH_INDEX-https://download.pytorch.org/whl/cpu}
+    "$VENV/bin/python" -m pip install --no-cache-dir --quiet ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} \
+        -r "$REQUIREMENTS"
     # part2's first choice of network: torchvision's squeezenet1_1 ImageNet weights, into root's torch cache, where
     # the grader finds them and copies them into the sandbox to classify the students' images again (5.4).
-    "$VENV/bin/python" -c "import torchvision; torchvision.models.squeezenet1_1(weights='IMAGENET1K_V1')"
+    CHECKPOINTS=$("$VENV/bin/python" -c "import os, torch.hub; print(os.path.join(torch.hub.get_dir(), 'checkpoints'))")
+    if [ -n "${AUTOGRADER_TORCH_WEIGHTS:-}" ]; then
+        mkdir -p "$CHECKPOINTS"
+        cp "$AUTOGRADER_TORCH_WEIGHTS"/squeezenet1_1-*.pth "$CHECKPOINTS"/
+        echo "weights: squeezenet1_1 copied from $AUTOGRADER_TORCH_WEIGHTS into $CHECKPOINTS"
+    elif [ "${AUTOGRADER_SKIP_WEIGHTS:-}" = 1 ]; then
+        echo "weights: NOTE: squeezenet1_1's weights were not installed (AUTOGRADER_SKIP_WEIGHTS=1): a part2 notebook" \
+             "that uses squeezenet is an autograder fault on this image"
+    else
+        "$VENV/bin/python" -c "import torchvision; torchvision.models.squeezenet1_1(weights='IMAGENET1K_V1')"
+        echo "weights: squeezenet1_1 downloaded into $CHECKPOINTS"
+    fi
 else
-    PYTHON=${AUTOGRADER_PYTHON:?offline mode needs AUTOGRADER_PYTHON (a full path)}
-    case "$PYTHON" in /*) ;; *) echo "setup.sh: AUTOGRADER_PYTHON must be a full path, not $PYTHON" >&2; exit 1;; esac
     "$PYTHON" -m venv --without-pip "$VENV"  # nothing is installed into it
     "$VENV/bin/python" -c "import site, sys; open(site.getsitepackages()[0] + '/dlkit-offline.pth', 'w').write(sys.argv[1] + '\n')" \
         "$AUTOGRADER_SITE_PACKAGES"
@@ -47,7 +78,9 @@ chown -R root:root "$SOURCE"
 chmod 700 "$SOURCE"
 chmod 711 "$ROOT"
 
-"$VENV/bin/python" -c "import numpy, torch, nbformat, jsonschema, gradescope_utils, psutil; print('autograder venv ready: numpy', numpy.__version__, 'torch', torch.__version__)"
+# Every module the grader and the reference kit import must be in the venv (a missing one is an autograder fault at
+# grading time, so it fails the upload here instead).
+"$VENV/bin/python" -m autograder.runtime_imports "$SOURCE"
 
 # Student code needs no account: every sandboxed run executes as an unprivileged uid of its own (uid = gid, from
 # 61000-61998, no passwd entry, so no home, no shell, no groups); see autograder/grading/sandbox.py. The grader's

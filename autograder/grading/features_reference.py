@@ -26,6 +26,7 @@ from typing import Dict
 import numpy as np
 
 from autograder import paths
+from autograder.grading.faults import AutograderFault
 
 
 def write_inputs(path: Path, inp: dict, extractions) -> None:
@@ -72,7 +73,8 @@ def run(inp: dict, extractions, timeout: float = 120) -> Dict[str, np.ndarray]:
     """Compute the reference results in a fresh process; returns the OUTPUTS.npz arrays by name.
 
     Raises:
-        RuntimeError: the reference run failed (an instructor problem: the message has its stderr).
+        AutograderFault: the reference run failed (an instructor problem, e.g. a module missing from the
+            autograder's environment: the message has its stderr); no score may come from this grading.
     """
     with tempfile.TemporaryDirectory(prefix="dlkit-features-ref-") as tmp:
         in_path, out_path = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
@@ -82,8 +84,8 @@ def run(inp: dict, extractions, timeout: float = 120) -> Dict[str, np.ndarray]:
                                str(out_path)], cwd=str(paths.REPO), env=env, capture_output=True, text=True,
                               timeout=timeout)
         if done.returncode != 0 or not out_path.is_file():
-            raise RuntimeError(f"the reference run of Section 3a failed (exit {done.returncode}): "
-                               f"{done.stderr[-2000:]}")
+            raise AutograderFault(f"the reference run of Section 3a failed (exit {done.returncode}): "
+                                  f"{done.stderr[-2000:]}")
         with np.load(out_path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
 

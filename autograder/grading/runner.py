@@ -35,15 +35,16 @@ import jsonschema
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
 from autograder import paths
-from autograder.grading import graded_tests, rubric, sandbox, student_code
+from autograder.grading import faults, graded_tests, rubric, student_code
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results_schema.json"
 GRADED_PACKAGE = "autograder.grading.graded_tests"
 MAX_TEST_OUTPUT_CHARS = 8000
 GRADER_FAILED = ("The autograder itself failed while grading this submission; this is not your fault. "
                  "Your instructor has the details; please let them know.")
-# The sandbox itself could not run (sandbox.SandboxError): nothing about the submission is known. Never a score.
-AUTOGRADER_FAULT = ("autograder fault: the grading machine could not run the sandbox, so this submission was not "
+# The grader's own machinery failed (faults.AutograderFault: the sandbox, a reference run, a missing module or file):
+# nothing about the submission is known. Never a score.
+AUTOGRADER_FAULT = ("autograder fault: the grading machine could not run its own checks, so this submission was not "
                     "graded; this is not your fault, and your instructor must fix the autograder and regrade.")
 
 
@@ -66,6 +67,12 @@ def load_schema() -> dict:
 def validate(results: dict) -> None:
     """Raise jsonschema.ValidationError when ``results`` is not a valid results.json."""
     jsonschema.validate(results, load_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def _environment_fault(exc: ImportError) -> None:
+    """A module the grader imports is missing from its environment: the autograder image is broken (no score)."""
+    faults.record(f"the autograder's environment cannot import what the grader needs: {type(exc).__name__}: {exc} "
+                  f"(see autograder/gradescope/requirements.txt)")
 
 
 def _test_function(test):
@@ -101,6 +108,8 @@ class _GradedResult(JSONTestResult):
             return str(exc)
         # Not a check failing but the check's own code breaking: a grader bug (or an unforeseen submission).
         _log(f"grader error in {getattr(test, 'id', lambda: test)()}:\n" + "".join(traceback.format_exception(*err)))
+        if issubclass(exc_type, ImportError):  # student code is never imported here: the environment lacks it
+            _environment_fault(exc)
         return (f"This check could not be completed ({exc_type.__name__} in the grader); "
                 "your instructor has the details.")
 
@@ -338,7 +347,7 @@ def _in_rubric_order(suite: unittest.TestSuite) -> unittest.TestSuite:
 
 
 def infrastructure_fault(results: dict) -> Optional[str]:
-    """The SandboxError message when these results come from an infrastructure fault (no score may be shown)."""
+    """The fault's message when these results come from an autograder fault (no score may be shown)."""
     return results.get("extra_data", {}).get("infrastructure_fault")
 
 
@@ -359,8 +368,10 @@ def _run_tests(module_names: List[str]) -> tuple:
     for name in module_names:
         try:
             module = importlib.import_module(name)
-        except Exception:  # a grader bug in one module: its items score 0, the other modules still run
+        except Exception as exc:  # a grader bug in one module: its items score 0, the other modules still run
             _log(f"grader error importing {name}:\n{traceback.format_exc()}")
+            if isinstance(exc, ImportError):
+                _environment_fault(exc)
             for item_id in items_of([name]):
                 missing_reason[item_id] = "not graded: " + GRADER_FAILED
             continue
@@ -399,7 +410,7 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
             submission_dir=Path(submission_dir).resolve(), source_dir=Path(source_dir or paths.REPO),
             given_dir=Path(given_dir) if given_dir else None, eval_dir=Path(eval_dir) if eval_dir else None)
         student_code.ISOLATION_NOTES.clear()
-        sandbox.FAULTS.clear()
+        faults.FAULTS.clear()
         student_code.GRADING_DEADLINE = start + rubric.GRADING_WALL_SECONDS
         raw_rows, expected, missing_reason = _run_tests(module_names)
         expected = expected_all
@@ -412,9 +423,9 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
     finally:
         graded_tests.context = None
         student_code.GRADING_DEADLINE = None
-    if sandbox.FAULTS:  # the sandbox failed somewhere (even inside a check that turned it into a row): no score
-        _log("autograder fault (the sandbox could not run):\n  " + "\n  ".join(dict.fromkeys(sandbox.FAULTS)))
-        results = fault_results(sandbox.FAULTS[0], expected_all, time.monotonic() - start)
+    if faults.FAULTS:  # the grader's machinery failed somewhere (even inside a check that made it a row): no score
+        _log("autograder fault:\n  " + "\n  ".join(dict.fromkeys(faults.FAULTS)))
+        results = fault_results(faults.FAULTS[0], expected_all, time.monotonic() - start)
     if out_path is not None:
         write_results(results, Path(out_path))
     return results

@@ -45,6 +45,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import psutil
 
+from autograder.grading.faults import FAULTS, AutograderFault  # noqa: F401 (FAULTS: one list, see faults)
+
 ISOLATION_REDUCED = "isolation reduced: not running as root"
 RUN_ID_RANGE = range(61000, 61999)  # per-run uid = gid (need no /etc/passwd entry)
 PROBE_ID = 61999  # the id of the one-off interpreter check (never leased to a run)
@@ -53,18 +55,8 @@ TOKEN_VAR = "DLKIT_SANDBOX_RUN"
 MIB = 1024 * 1024
 
 
-class SandboxError(RuntimeError):
-    """The sandbox itself cannot work (e.g. the sandbox user cannot run the interpreter): an instructor problem.
-
-    Every instance is also recorded in :data:`FAULTS` when it is made, so the grader learns of an infrastructure
-    fault even where a graded check turned the exception into a failed row (see runner.grade_folder)."""
-
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        FAULTS.append(str(self))
-
-
-FAULTS: List[str] = []  # messages of every SandboxError raised in this process (cleared by each grading run)
+class SandboxError(AutograderFault):
+    """The sandbox itself cannot work (e.g. the sandbox user cannot run the interpreter): an autograder fault."""
 
 
 def _lock_dir() -> Path:

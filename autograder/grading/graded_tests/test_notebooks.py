@@ -38,6 +38,7 @@ import numpy as np
 
 from autograder import eval_data, paths
 from autograder.grading import rubric
+from autograder.grading.faults import AutograderFault
 from autograder.grading.graded_tests import GradedTestCase, graded
 from autograder.grading.student_code import Call, Workspace, run_calls
 
@@ -487,13 +488,13 @@ def reclassify(folder: Path, model_name: str, keys: List[str]) -> Tuple[Dict[str
     Returns:
         ({key: {"indices": (5,), "probabilities": (5,)}}, "") or ({}, a student-facing reason).
     Raises:
-        RuntimeError: the network's weights are missing from the autograder (an instructor problem).
+        AutograderFault: the network's weights are missing from the autograder (an instructor problem).
     """
     weights = None
     if model_name == PART2_MODELS[0]:
         weights = squeezenet_weights()
         if weights is None:
-            raise RuntimeError(f"torchvision's {SQUEEZENET_WEIGHTS} is not in this autograder's torch cache: setup "
+            raise AutograderFault(f"torchvision's {SQUEEZENET_WEIGHTS} is not in this autograder's torch cache: setup "
                                f"must download it (instructor problem)")
     ws = Workspace()
     try:
@@ -581,7 +582,7 @@ class TestNotebooks(GradedTestCase):
             else:
                 test_set = fashion_mnist_test_set(self.grading_context().eval_dir)
                 if test_set is None:
-                    raise RuntimeError("the Fashion-MNIST evaluation data is missing from the autograder "
+                    raise AutograderFault("the Fashion-MNIST evaluation data is missing from the autograder "
                                        "(instructor problem)")
                 result = evaluate_export(model_path, *test_set)
             type(self)._exports[key] = result
@@ -685,7 +686,7 @@ class TestNotebooks(GradedTestCase):
         found, blocks = parse_predictions(text), parse_top5(text)
         labels = imagenet_labels()
         if labels is None:
-            raise RuntimeError(f"{IMAGENET_INDEX} is missing from the autograder (instructor problem)")
+            raise AutograderFault(f"{IMAGENET_INDEX} is missing from the autograder (instructor problem)")
         lines, problems, backed = [], [], []
         for key in ("img1", "img2"):
             if key in found and 0.0 <= found[key][2] <= 1.0:

@@ -24,6 +24,7 @@ import numpy as np
 
 from autograder import eval_data
 from autograder.grading import feedback, graded_tests, reference, rubric
+from autograder.grading.faults import AutograderFault
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
 from autograder.grading.graded_tests import GradedTestCase, graded
 from autograder.grading.student_code import Call, run_calls
@@ -365,7 +366,7 @@ class TestCheckpoint(GradedTestCase):
             self.fail_with(f"{CHECKPOINT}: not found in the submission (train.py writes it with --checkpoint-file).")
         data = _cifar10_test(ctx)
         if data is None:
-            raise RuntimeError("the CIFAR-10 evaluation arrays are missing from the autograder")
+            raise AutograderFault("the CIFAR-10 evaluation arrays are missing from the autograder")
         ws = self.workspace()
         try:
             outcome = run_calls(ws, [Call("checkpoint", None, f"{PROCEDURES}.checkpoint_arrays",
