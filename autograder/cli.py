@@ -64,7 +64,7 @@ def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional
     The student's files are found as on Gradescope (``gradescope_submission_folder``: files at the top of the zip,
     or one folder; the zip's name does not matter). A zip that cannot be extracted safely (``safe_extract``: path
     traversal, links, bombs) or holds no such layout gets a valid result with score 0 and the checker's reason.
-    ``modules`` restricts grading to some graded test modules (e.g. ["test_layers"]).
+    ``modules`` restricts grading to some graded test modules (e.g. ["section1_layers"]).
     """
     check = _check_submission()
     root = Path(tempfile.mkdtemp(prefix="dlkit-grade-"))  # mode 0o700: grader-only, like /autograder
@@ -212,7 +212,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p_grade.add_argument("zip", type=Path)
     p_grade.add_argument("--out", type=Path, default=Path("results"), help="folder for results.json (./results)")
     p_grade.add_argument("--show-hidden", action="store_true", help="also list hidden tests")
-    p_grade.add_argument("--modules", help="only these graded test modules, comma-separated (e.g. test_layers)")
+    p_grade.add_argument("--modules", help="only these graded test modules, comma-separated (e.g. section1_layers)")
     p_regrade = sub.add_parser("regrade", help="grade a class (zips, student folders or Gradescope's export) into a "
                                                "CSV, per-student feedback, a summary and a histogram")
     p_regrade.add_argument("folder", type=Path)

@@ -131,7 +131,7 @@ def plan_install(weights_dir: Optional[Path] = None, torch_index: Optional[str] 
                           "index (its CUDA build, larger) instead of PyTorch's CPU-only index")
     if weights_dir is None and not online:
         # the grader's own lookup of the weights, here in this machine's torch cache
-        from autograder.grading.graded_tests.test_notebooks import SQUEEZENET_WEIGHTS, squeezenet_weights
+        from autograder.grading.checks.section2_notebooks import SQUEEZENET_WEIGHTS, squeezenet_weights
         cached = squeezenet_weights()
         plan.weights_dir = cached.parent if cached is not None else None
         if plan.weights_dir is None:

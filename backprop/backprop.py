@@ -38,7 +38,7 @@ NUM_SAMPLES = 100  # saved inputs per function in the data file
 NUM_GRAD_TRIALS = 20  # random points per function in the gradient check
 PICKLE_PROTOCOL = 4  # fixed, so a regenerated data file is byte-identical
 
-# The grader's numbers (autograder/grading/graded_tests/test_backprop.py; tests/test_section1_kit.py checks that
+# The grader's numbers (autograder/grading/checks/section1_backprop.py; tests/test_section1_kit.py checks that
 # they agree): the relative error of each output, of each gradient, and of f4's gradients against central
 # differences of f4 with step F4_STEP.
 # Name in the data file and in the output -> (name of the function in functions.py, its arguments, output tolerance).

@@ -368,7 +368,7 @@ def part3_rows(text: str, wall: float, reduced: bool) -> List[Row]:
     early and the penultimate feature (the reference's target: deep clearly higher)."""
     import re
 
-    from autograder.grading.graded_tests.test_part3 import variance_table
+    from autograder.grading.checks.section3a_notebook import variance_table
     mode = "reduced (PART3_REDUCED)" if reduced else "full"
     model = re.search(r"^model: (.+)$", text, re.MULTILINE)
     data = re.search(r"^(CIFAR-10|Fashion-MNIST): (\d+) test images \(3, (\d+), \d+\)", text, re.MULTILINE)

@@ -19,7 +19,7 @@ from two_layer_net import TwoLayerNet
 from utils import max_relative_error, numeric_gradient, rel_error, worst_entry_text
 
 # The grader's tolerance on the max relative error of one entry (autograder/grading/feedback.py TOL_EXACT) and on
-# the weights' statistics at initialization (test_two_layer_net.py STD_TOL); tests/test_section1_kit.py checks that
+# the weights' statistics at initialization (section1_two_layer_net.py STD_TOL); tests/test_section1_kit.py checks that
 # they agree.
 GRADER_TOLERANCE = 1e-7
 INIT_STD_TOLERANCE = 0.1  # std within 10 % of weight_scale, |mean| below 10 % of weight_scale

@@ -138,7 +138,7 @@ def true_top5(folder: Path, model_name: str) -> dict:
     import importlib.util
     import json
     spec = importlib.util.spec_from_file_location(
-        "_test_notebook_procedures", paths.REPO / "autograder" / "grading" / "harness" / "notebook_procedures.py")
+        "_test_section2_procedures", paths.REPO / "autograder" / "grading" / "harness" / "section2_procedures.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     index = json.loads((paths.KIT / "imagenet_class_index.json").read_text())
@@ -148,7 +148,7 @@ def true_top5(folder: Path, model_name: str) -> dict:
         os.chdir(folder)
         weights = None
         if model_name.startswith("squeezenet"):
-            from autograder.grading.graded_tests import test_notebooks as graded
+            from autograder.grading.checks import section2_notebooks as graded
             weights = str(graded.squeezenet_weights())
         found = module.part2_top5(None, model_name, ["img1.png", "img2.png"], weights)
     finally:

@@ -1,4 +1,4 @@
-"""Rubric 10.9: the student's autograd tests graded Examplar style. Every chaff (autograder/grading/chaffs/autograd.py)
+"""Rubric 10.9: the student's autograd tests graded Examplar style. Every chaff (autograder/grading/autograd_chaffs.py)
 applies to the reference and is caught by the reference test suite; a suite failing on the reference earns nothing
 and is told which test; a weak suite earns the share of chaffs it catches and is told which bugs it missed; nothing
 the tests print, and no test name made up at run time, reaches the feedback; the compiled frameworks are gone from
@@ -12,7 +12,7 @@ import pytest
 from autograder import paths
 from autograder.build import markers
 from autograder.grading import rubric, runner
-from autograder.grading.chaffs import autograd as chaffs
+from autograder.grading import autograd_chaffs as chaffs
 
 ROW = "ag_student_tests"
 NUMBER = rubric.RUBRIC[ROW].number
@@ -21,7 +21,7 @@ NUMBER = rubric.RUBRIC[ROW].number
 def grade_tests(folder: Path, text: str, student_tree: Path):
     folder.mkdir(parents=True)
     (folder / "test_autograd.py").write_text(text)
-    results = runner.grade_folder(folder, modules=["test_autograd"], given_dir=student_tree)
+    results = runner.grade_folder(folder, modules=["autograd_framework"], given_dir=student_tree)
     row = next(t for t in results["tests"] if t.get("number") == NUMBER)
     return row["score"], row["max_score"], row.get("output", "")
 

@@ -1,4 +1,4 @@
-"""The autograd graded tests (graded_tests/test_autograd.py, rubric rows 10.1-10.8): the reference earns full marks,
+"""The autograd graded tests (checks/autograd_framework.py, rubric rows 10.1-10.8): the reference earns full marks,
 the generated stubs earn 0 with "not attempted", each single-bug mutant (tests/mutants/autograd.py) loses points in
 its row (and only in the rows that run the mutated code), a framework importing torch gets 0."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from autograder import paths
 from autograder.grading import rubric, runner
 
-MODULE = "test_autograd"
+MODULE = "autograd_framework"
 ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == MODULE]
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
 FILES = {"autograd/tensor.py": "autograd_tensor.py", "autograd/nn.py": "autograd_nn.py",

@@ -14,7 +14,7 @@ from autograder import cli, paths
 from autograder.grading import rubric, runner
 
 SUBMITTED = ("functions.py", "layers.py", "train.py", "two_layer_net.py")
-MODULE = "test_layers"  # graded quickly; has a hidden item (2.7)
+MODULE = "section1_layers"  # graded quickly; has a hidden item (2.7)
 
 
 def _stub_folder(student_tree: Path, folder: Path) -> Path:

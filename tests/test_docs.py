@@ -158,7 +158,7 @@ def test_changing_a_threshold_in_rubric_py_changes_every_text(tmp_path):
 def test_points_per_task_follow_the_rubric(tmp_path):
     root = _copy_for_sync(tmp_path)
     rubric_py = root / "autograder" / "grading" / "rubric.py"
-    old = '("fc_backward", Item("2.2", "layers: fc_backward", 6, "test_layers")),'
+    old = '("fc_backward", Item("2.2", "layers: fc_backward", 6, "section1_layers")),'
     source = rubric_py.read_text()
     assert source.count(old) == 1
     notebook_row = '("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10,'
@@ -197,7 +197,7 @@ def test_adding_a_check_walkthrough(tmp_path):
     rubric_py.write_text(text[:line_end] + steps["rubric row"] + text[line_end:])
     harness = root / "autograder" / "grading" / "harness" / "section1_procedures.py"
     harness.write_text(harness.read_text() + "\n\n" + steps["harness procedure"])
-    module = root / "autograder" / "grading" / "graded_tests" / "test_layers.py"
+    module = root / "autograder" / "grading" / "checks" / "section1_layers.py"
     text = module.read_text()
     assert text.count("\n    return calls\n") == 1
     text = text.replace("\n    return calls\n", "\n" + steps["call"] + "    return calls\n")

@@ -1,4 +1,4 @@
-"""The Section-1 graded tests (autograder/grading/graded_tests/test_{backprop,layers,two_layer_net,training}.py).
+"""The Section-1 graded tests (autograder/grading/checks/test_{backprop,layers,two_layer_net,training}.py).
 
 The reference earns full marks, the generated stubs earn 0 with "not attempted", each single-bug mutant
 (tests/mutants/section1.py) loses points in the right test and only there, renamed parameter keys keep full marks,
@@ -20,10 +20,10 @@ import pytest
 
 from autograder import paths
 from autograder.grading import feedback, rubric, runner
-from autograder.grading.graded_tests import test_training as graded_training
+from autograder.grading.checks import section1_training as graded_training
 from autograder.grading.harness import section1_procedures as procedures
 
-SECTION1_MODULES = ["test_backprop", "test_layers", "test_two_layer_net", "test_training"]
+SECTION1_MODULES = ["section1_backprop", "section1_layers", "section1_two_layer_net", "section1_training"]
 SECTION1_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module in SECTION1_MODULES]
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
 SECTION1_FILES = ("backprop/functions.py", "neuralnet/layers.py", "neuralnet/two_layer_net.py", "neuralnet/train.py")
@@ -127,7 +127,7 @@ def test_renamed_parameter_keys_keep_full_marks(tmp_path, student_tree):
     relative, pairs = MUTANTS.RENAMED_KEYS
     sub = make_submission(tmp_path / "sub", paths.KIT, replace_all={relative: list(pairs)})
     assert '"W1"' not in (sub / "two_layer_net.py").read_text()
-    rows = grade(sub, student_tree, ["test_two_layer_net", "test_training"])
+    rows = grade(sub, student_tree, ["section1_two_layer_net", "section1_training"])
     for item_id, (score, max_score, output) in rows.items():
         if item_id != "checkpoint_accuracy":
             assert score == max_score, f"{item_id}: {score}/{max_score}\n{output}"
@@ -141,7 +141,7 @@ def test_consistent_zero_forward_and_backward_earn_nothing(tmp_path, student_tre
          "        cache = (fc1_cache, relu_cache, fc2_cache)\n        scores = np.zeros_like(scores)\n"),
         ('grads = {"W1": grad_w1, "b1": grad_b1, "W2": grad_w2, "b2": grad_b2}',
          "grads = {k: np.zeros_like(v) for k, v in self.params.items()}")]})
-    rows = grade(sub, student_tree, ["test_two_layer_net"])
+    rows = grade(sub, student_tree, ["section1_two_layer_net"])
     assert rows["two_layer_forward"][0] == 0
     score, _, output = rows["two_layer_backward"]
     assert score == 0, output
@@ -152,7 +152,7 @@ def test_training_step_probe_grades_only_its_own_logic(tmp_path, student_tree):
     """With the probe model, layers.softmax_loss / l2_regularization answer with the grader's values: a softmax
     bug (charged in 2.5) costs nothing in 4.2, while it does show in 4.1 (the student's whole pipeline)."""
     sub = make_submission(tmp_path / "sub", paths.KIT, edits={"neuralnet/layers.py": [("    grad_x /= N\n", "\n")]})
-    rows = grade(sub, student_tree, ["test_training"])
+    rows = grade(sub, student_tree, ["section1_training"])
     assert rows["training_step_probe_model"][0] == rows["training_step_probe_model"][1], rows
     score, max_score, output = rows["training_step_own_model"]
     assert score < max_score
@@ -163,7 +163,7 @@ def test_overall_time_limit_scores_unrun_checks_zero_with_reason(tmp_path, stude
     """Past rubric.GRADING_WALL_SECONDS nothing more is started: those items get 0 and say why (Gradescope would
     otherwise kill the whole run at its timeout and the student would get nothing at all)."""
     monkeypatch.setattr(rubric, "GRADING_WALL_SECONDS", 0)
-    rows = grade(make_submission(tmp_path / "sub", paths.KIT), student_tree, ["test_layers"])
+    rows = grade(make_submission(tmp_path / "sub", paths.KIT), student_tree, ["section1_layers"])
     assert rows and all(score == 0 for score, _, _ in rows.values())
     for _, _, output in rows.values():
         assert "the autograder's overall time limit (0 s) ran out" in output, output
@@ -173,7 +173,7 @@ def test_float32_parameters_get_a_hint(tmp_path, student_tree):
     """float32 parameters cannot pass float64-exact gradient checks: the feedback says why."""
     sub = make_submission(tmp_path / "sub", paths.KIT, edits={"neuralnet/two_layer_net.py": [
         ("weight_scale=1e-3, dtype=np.float64)", "weight_scale=1e-3, dtype=np.float32)")]})
-    score, max_score, output = grade(sub, student_tree, ["test_two_layer_net"])["two_layer_backward"]
+    score, max_score, output = grade(sub, student_tree, ["section1_two_layer_net"])["two_layer_backward"]
     assert score < max_score and "Your parameters are not float64 (float32)" in output
 
 
@@ -181,7 +181,7 @@ def test_layers_importing_torch_gets_zero_with_message(tmp_path, student_tree):
     sub = make_submission(tmp_path / "sub", paths.KIT)
     layers = sub / "layers.py"
     layers.write_text("import torch  # not allowed in Section 1\n" + layers.read_text())
-    rows = grade(sub, student_tree, ["test_layers"])
+    rows = grade(sub, student_tree, ["section1_layers"])
     assert rows and all(score == 0 for score, _, _ in rows.values())
     for _, _, output in rows.values():
         assert "layers.py imports torch: Section 1 must use numpy only" in output
@@ -194,7 +194,7 @@ def test_dynamic_forbidden_import_is_caught_in_the_sandbox(tmp_path, student_tre
     train = sub / "train.py"
     train.write_text("import importlib\n_accel = importlib.import_module('cu' + 'py')\n" + train.read_text())
     assert feedback.forbidden_imports(train) == []
-    rows = grade(sub, student_tree, ["test_training"])
+    rows = grade(sub, student_tree, ["section1_training"])
     for item_id in ("training_step_own_model", "training_step_probe_model"):
         score, _, output = rows[item_id]
         assert score == 0 and "train.py imports cupy: Section 1 must use numpy only" in output, output
@@ -207,7 +207,7 @@ def test_forbidden_import_in_layers_is_named_in_the_tests_that_load_it(tmp_path,
     (sub / "cupy.py").write_text("VERSION = 'fake'\n")
     layers = sub / "layers.py"
     layers.write_text("import cupy\n" + layers.read_text())
-    rows = grade(sub, student_tree, ["test_layers", "test_two_layer_net"])
+    rows = grade(sub, student_tree, ["section1_layers", "section1_two_layer_net"])
     score, _, output = rows["fc_forward"]
     assert score == 0 and "layers.py imports cupy: Section 1 must use numpy only" in output
     score, _, output = rows["two_layer_forward"]
@@ -258,7 +258,7 @@ def test_checkpoint_accuracy_full_and_zero(tmp_path, student_tree, cifar10_dir):
     # Unusual keys and order: identification is by shape.
     with open(sub / "checkpoint.pkl", "wb") as handle:
         pickle.dump({"second_b": ckpt["b2"], "first": ckpt["W1"], "first_b": ckpt["b1"], "second": ckpt["W2"]}, handle)
-    score, max_score, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    score, max_score, output = grade(sub, student_tree, ["section1_training"])["checkpoint_accuracy"]
     assert score == max_score, output
     assert "CIFAR-10 test accuracy" in output
 
@@ -267,7 +267,7 @@ def test_checkpoint_accuracy_full_and_zero(tmp_path, student_tree, cifar10_dir):
             "W2": 1e-3 * rng.standard_normal((16, 10)), "b2": np.zeros(10)}
     with open(sub / "checkpoint.pkl", "wb") as handle:
         pickle.dump(weak, handle)
-    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    score, _, output = grade(sub, student_tree, ["section1_training"])["checkpoint_accuracy"]
     assert score == 0 and "CIFAR-10 test accuracy" in output and "full credit from 40 %" in output
 
 
@@ -283,18 +283,18 @@ def test_checkpoint_training_record_is_never_taken_for_weights(tmp_path, student
                "W2": 1e-3 * rng.standard_normal((16, 10)), "b2": np.zeros(10)}
     with open(sub / "checkpoint.pkl", "wb") as handle:
         pickle.dump({"_training": record, **weights}, handle)  # the record first: order must not matter
-    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    score, _, output = grade(sub, student_tree, ["section1_training"])["checkpoint_accuracy"]
     assert "CIFAR-10 test accuracy" in output and "arrays W1, b1, W2, b2" in output, output
 
 
 def test_checkpoint_unloadable_or_wrong_gets_zero_with_reason(tmp_path, student_tree):
     sub = make_submission(tmp_path / "sub", paths.KIT)
     (sub / "checkpoint.pkl").write_bytes(b"this is not a pickle")
-    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    score, _, output = grade(sub, student_tree, ["section1_training"])["checkpoint_accuracy"]
     assert score == 0 and "checkpoint.pkl: could not be loaded" in output and "Traceback" not in output
     with open(sub / "checkpoint.pkl", "wb") as handle:
         pickle.dump({"W": np.zeros((3072, 10)), "b": np.zeros(10)}, handle)  # a linear classifier, not a TwoLayerNet
-    score, _, output = grade(sub, student_tree, ["test_training"])["checkpoint_accuracy"]
+    score, _, output = grade(sub, student_tree, ["section1_training"])["checkpoint_accuracy"]
     assert score == 0 and "not a TwoLayerNet checkpoint" in output
 
 
@@ -363,9 +363,9 @@ def test_recognized_mistakes_are_named():
 
 def test_knock_on_causes_name_only_failed_upstream_roots(monkeypatch):
     """A row names the upstream rows that failed and are not themselves knock-ons of another failure."""
-    from autograder.grading import graded_tests
-    ctx = graded_tests.GradingContext(submission_dir=Path("."), source_dir=paths.REPO)
-    monkeypatch.setattr(graded_tests, "context", ctx)
+    from autograder.grading import checks
+    ctx = checks.GradingContext(submission_dir=Path("."), source_dir=paths.REPO)
+    monkeypatch.setattr(checks, "context", ctx)
     ctx.results.update({"fc_forward": True, "fc_backward": False, "relu_forward": True, "relu_backward": True,
                         "softmax_loss": True, "l2_regularization": True, "two_layer_forward": True,
                         "two_layer_backward": False})

@@ -166,7 +166,7 @@ def test_a_sandbox_error_inside_a_check_voids_the_whole_result(monkeypatch, tmp_
     monkeypatch.setattr(sandbox, "make_run_dir", broken)
     (tmp_path / "sub").mkdir()
     shutil.copyfile(paths.KIT / "neuralnet" / "layers.py", tmp_path / "sub" / "layers.py")
-    results = runner.grade_folder(tmp_path / "sub", modules=["test_layers"])
+    results = runner.grade_folder(tmp_path / "sub", modules=["section1_layers"])
     runner.validate(results)
     assert runner.infrastructure_fault(results).startswith("an unprivileged user (uid 61999)")
     assert results["score"] == 0 and results["tests"]
@@ -194,15 +194,15 @@ def test_a_failing_reference_run_voids_the_whole_result(monkeypatch, tmp_path):
     6.1-6.3 reached every student as 0 "not graded". A failed reference run is an autograder fault: no score."""
     import subprocess
     import types
-    from autograder.grading import features_reference
+    from autograder.grading import section3a_reference
 
     def failing_reference(argv, **kwargs):
         return subprocess.CompletedProcess(argv, 1, "", "ModuleNotFoundError: No module named 'tqdm'\n")
     # the reference process only (the module's own name for subprocess): the sandbox runs as usual
-    monkeypatch.setattr(features_reference, "subprocess", types.SimpleNamespace(run=failing_reference))
+    monkeypatch.setattr(section3a_reference, "subprocess", types.SimpleNamespace(run=failing_reference))
     (tmp_path / "sub").mkdir()
     shutil.copyfile(paths.KIT / "cnnfeatures" / "features.py", tmp_path / "sub" / "features.py")
-    results = runner.grade_folder(tmp_path / "sub", modules=["test_features"])
+    results = runner.grade_folder(tmp_path / "sub", modules=["section3a_features"])
     runner.validate(results)
     fault = runner.infrastructure_fault(results)
     assert fault and "reference run of Section 3a failed" in fault and "No module named 'tqdm'" in fault, fault
@@ -217,15 +217,15 @@ def test_a_module_missing_from_the_graders_environment_is_a_fault(tmp_path, monk
     package = tmp_path / "pkgs" / "fakegraded_env"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "test_layers.py").write_text(
-        "from autograder.grading.graded_tests import GradedTestCase, graded\n\n"
+    (package / "section1_layers.py").write_text(
+        "from autograder.grading.checks import GradedTestCase, graded\n\n"
         "class Checks(GradedTestCase):\n"
         "    @graded('fc_forward')\n"
         "    def test_fc_forward(self):\n"
         "        import dlkit_no_such_module  # noqa: F401\n")
     monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
     (tmp_path / "sub").mkdir()
-    results = runner.grade_folder(tmp_path / "sub", modules=["fakegraded_env.test_layers"])
+    results = runner.grade_folder(tmp_path / "sub", modules=["fakegraded_env.section1_layers"])
     fault = runner.infrastructure_fault(results)
     assert fault and "No module named 'dlkit_no_such_module'" in fault and "requirements.txt" in fault, fault
     faults.FAULTS.clear()

@@ -12,7 +12,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from autograder.grading import codec, graded_tests, rubric, runner, student_code
+from autograder.grading import codec, checks, rubric, runner, student_code
 from autograder.grading.student_code import Call, Workspace, run_calls, static_imports
 
 FAST = {"wall_seconds": 4, "cpu_seconds": 3, "call_wall_seconds": 4, "call_cpu_seconds": 3}
@@ -256,12 +256,10 @@ def test_run_calls_refuses_duplicate_ids(given_tree, submission):
 # ---------------------------------------------------------------------------------------------------------- rubric
 
 def _graded_methods():
-    """(rubric id, test id) for every @graded method in the graded_tests package."""
+    """(rubric id, test id) for every @graded method in the checks package."""
     found = []
     package = importlib.import_module(runner.GRADED_PACKAGE)
     for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("test_"):
-            continue
         module = importlib.import_module(f"{runner.GRADED_PACKAGE}.{info.name}")
         for cls_name, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__:
@@ -287,8 +285,8 @@ def test_every_rubric_item_has_exactly_one_graded_test_and_vice_versa():
 def test_graded_decorator_takes_everything_from_the_rubric():
     item_id, item = next((k, v) for k, v in rubric.RUBRIC.items() if v.visibility == "hidden")
 
-    class Case(graded_tests.GradedTestCase):
-        @graded_tests.graded(item_id)
+    class Case(checks.GradedTestCase):
+        @checks.graded(item_id)
         def test_plain(self):
             """Own docstring."""
 
@@ -297,14 +295,14 @@ def test_graded_decorator_takes_everything_from_the_rubric():
     assert func.__visibility__ == item.visibility and func.__rubric_id__ == item_id
     assert func.__doc__.splitlines()[0] == item.name
     with pytest.raises(KeyError):
-        graded_tests.graded("no such item")
+        checks.graded("no such item")
 
 
 # ---------------------------------------------------------------------------------------------------------- runner
 
 FAKE_LAYERS_TESTS = '''
 import unittest
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call, run_calls
 
 class LayerChecks(GradedTestCase):
@@ -343,7 +341,7 @@ class LayerChecks(GradedTestCase):
 
 FAKE_TRAINING_TESTS = '''
 import unittest
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 
 class TrainingChecks(GradedTestCase):
     @classmethod
@@ -356,7 +354,7 @@ class TrainingChecks(GradedTestCase):
 '''
 
 FAKE_NET_TESTS = '''
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 
 class NetChecks(GradedTestCase):
     @classmethod
@@ -376,9 +374,9 @@ def fake_graded(tmp_path, monkeypatch):
     pkg = tmp_path / "pkgs" / name
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
-    (pkg / "test_layers.py").write_text(FAKE_LAYERS_TESTS)
-    (pkg / "test_two_layer_net.py").write_text(FAKE_NET_TESTS)
-    (pkg / "test_training.py").write_text(FAKE_TRAINING_TESTS)
+    (pkg / "section1_layers.py").write_text(FAKE_LAYERS_TESTS)
+    (pkg / "section1_two_layer_net.py").write_text(FAKE_NET_TESTS)
+    (pkg / "section1_training.py").write_text(FAKE_TRAINING_TESTS)
     monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
     return name
 
@@ -386,16 +384,16 @@ def fake_graded(tmp_path, monkeypatch):
 def test_runner_scores_every_item_once_with_reasons(fake_graded, given_tree, submission, tmp_path):
     (submission / "layers.py").write_text("def fc_forward(x, w, b):\n    return x * w + b\n")
     out = tmp_path / "results" / "results.json"
-    results = runner.grade_folder(submission, modules=[f"{fake_graded}.test_layers",
-                                                       f"{fake_graded}.test_two_layer_net",
-                                                       f"{fake_graded}.test_training"],
+    results = runner.grade_folder(submission, modules=[f"{fake_graded}.section1_layers",
+                                                       f"{fake_graded}.section1_two_layer_net",
+                                                       f"{fake_graded}.section1_training"],
                                   given_dir=given_tree, out_path=out)
     assert json.loads(out.read_text()) == results
     runner.validate(results)
     assert "grader_failed" not in results["extra_data"]
     rows = {t["number"]: t for t in results["tests"]}
     expected = {i for i, item in rubric.RUBRIC.items()
-                if item.module in ("test_layers", "test_two_layer_net", "test_training")}
+                if item.module in ("section1_layers", "section1_two_layer_net", "section1_training")}
     assert len(results["tests"]) == len(expected)
     assert sorted(rows) == sorted(rubric.RUBRIC[i].number for i in expected)
     numbers = [t["number"] for t in results["tests"]]
@@ -420,7 +418,7 @@ def test_runner_scores_every_item_once_with_reasons(fake_graded, given_tree, sub
 
 
 def test_runner_does_not_leak_scores_between_submissions(fake_graded, given_tree, submission, tmp_path):
-    modules = [f"{fake_graded}.test_layers"]
+    modules = [f"{fake_graded}.section1_layers"]
     (submission / "layers.py").write_text("def fc_forward(x, w, b):\n    return x * w + b\n")
     first = runner.grade_folder(submission, modules=modules, given_dir=given_tree)
     other = tmp_path / "bob"

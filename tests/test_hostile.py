@@ -2,7 +2,7 @@
 valid results.json.
 
 A hostile submission is the generated student tree's files with one file replaced. Most cases replace
-``functions.py`` (graded by test_backprop; the reference is in kit/backprop/functions.py) with code that attacks the
+``functions.py`` (graded by section1_backprop; the reference is in kit/backprop/functions.py) with code that attacks the
 grader and then tries to earn the points by cheating: running the reference solution read from the source tree.
 The assertions do not depend on which graded tests exist: "the hostile file's items score 0", "results.json is
 valid, complete and the grader's own".
@@ -34,7 +34,7 @@ from autograder.build import markers
 from autograder.grading import rubric, runner, sandbox
 
 HOSTILE_FILE = "functions.py"
-HOSTILE_MODULE = "test_backprop"
+HOSTILE_MODULE = "section1_backprop"
 SUBMITTED = ("functions.py", "layers.py", "train.py", "two_layer_net.py")
 REFERENCE = paths.KIT / "backprop" / "functions.py"
 SHORT_LIMITS = {"wall_seconds": 4, "cpu_seconds": 3}
@@ -180,7 +180,7 @@ def test_infinite_loop_in_one_function_loses_only_that_item(student_tree, short_
     by_id = {items_of(HOSTILE_MODULE)[t["number"]]: t for t in results["tests"]}
     if "f3" in by_id:
         assert by_id["f3"]["score"] == 0
-    if (paths.REPO / "autograder" / "grading" / "graded_tests" / f"{HOSTILE_MODULE}.py").is_file():
+    if (paths.REPO / "autograder" / "grading" / "checks" / f"{HOSTILE_MODULE}.py").is_file():
         # The reference f1 is still graded (and passes) although f3 loops forever.
         assert by_id["f1"]["status"] == "passed", by_id["f1"]["output"]
 
@@ -439,7 +439,7 @@ def zero_step_rows(student_tree, tmp_path_factory):
         pytest.skip("reference files not written yet")
     base = tmp_path_factory.mktemp("zero-step")
     folder = reference_submission(base / "zoe", {"train.py": ZERO_STEP})
-    rows = graded_rows(folder, "test_training", base / "results" / "results.json", student_tree)
+    rows = graded_rows(folder, "section1_training", base / "results" / "results.json", student_tree)
     for item_id in STEP_ITEMS:
         assert not passed_subchecks(rows[item_id]["output"]) & COMPUTED_SUBCHECKS, rows[item_id]["output"]
     assert rows["training_step_own_model"]["score"] == 0
@@ -461,7 +461,7 @@ def test_train_patching_the_harness_earns_nothing(case, student_tree, kit_files,
     training_step that computes nothing: the patch takes effect (the hint believes the fabricated pieces) and earns
     nothing beyond what the same training_step earns without it."""
     folder = reference_submission(tmp_path / "mallory", {"train.py": HARNESS_PATCHED_TRAIN[case]})
-    rows = graded_rows(folder, "test_training", tmp_path / "results" / "results.json", student_tree)
+    rows = graded_rows(folder, "section1_training", tmp_path / "results" / "results.json", student_tree)
     _assert_no_more_than_zero_step(rows, zero_step_rows)
     # The patch really ran in the sandbox: the (hint-only) comparison with "your own pieces" used the fabricated ones.
     assert "training_step combines your own softmax_loss" in rows["training_step_own_model"]["output"]
@@ -469,7 +469,7 @@ def test_train_patching_the_harness_earns_nothing(case, student_tree, kit_files,
 
 def test_train_reporting_no_parameter_names_earns_nothing(student_tree, kit_files, zero_step_rows, tmp_path):
     folder = reference_submission(tmp_path / "mallory", {"train.py": UNCHECKED_NAMES_TRAIN})
-    rows = graded_rows(folder, "test_training", tmp_path / "results" / "results.json", student_tree)
+    rows = graded_rows(folder, "section1_training", tmp_path / "results" / "results.json", student_tree)
     _assert_no_more_than_zero_step(rows, zero_step_rows)
 
 
@@ -477,7 +477,7 @@ def test_train_patching_numpy_earns_nothing(student_tree, kit_files, zero_step_r
     """train.py replaces numpy's comparisons and reductions in the sandbox before training_step runs (the probe's
     answering layers compare with np.allclose / np.array_equal): no point beyond the unpatched zero training_step."""
     folder = reference_submission(tmp_path / "mallory", {"train.py": PATCHED_NUMPY_TRAIN})
-    rows = graded_rows(folder, "test_training", tmp_path / "results" / "results.json", student_tree)
+    rows = graded_rows(folder, "section1_training", tmp_path / "results" / "results.json", student_tree)
     _assert_no_more_than_zero_step(rows, zero_step_rows)
 
 
@@ -487,7 +487,7 @@ def test_two_layer_net_patching_the_gradient_check_earns_nothing(case, student_t
     the backward gets 0, while init and forward (the reference's, untouched) keep full marks."""
     text = _two_layer_net_with(ZERO_GRADS, HARNESS_PATCHED_NET[case])
     folder = reference_submission(tmp_path / "mallory", {"two_layer_net.py": text})
-    rows = graded_rows(folder, "test_two_layer_net", tmp_path / "results" / "results.json", student_tree)
+    rows = graded_rows(folder, "section1_two_layer_net", tmp_path / "results" / "results.json", student_tree)
     for item_id in ("two_layer_init", "two_layer_forward"):
         assert rows[item_id]["score"] == rows[item_id]["max_score"], (item_id, rows[item_id]["output"])
     backward = rows["two_layer_backward"]
@@ -499,7 +499,7 @@ def test_two_layer_net_patching_the_gradient_check_earns_nothing(case, student_t
 def test_two_layer_net_reporting_fewer_parameters_earns_nothing(student_tree, kit_files, tmp_path):
     w1_only = 'grads = {"W1": grad_w1, "b1": 0 * grad_b1, "W2": 0 * grad_w2, "b2": 0 * grad_b2}'
     honest = reference_submission(tmp_path / "honest", {"two_layer_net.py": _two_layer_net_with(w1_only)})
-    fair = graded_rows(honest, "test_two_layer_net", tmp_path / "r0" / "results.json", student_tree)
+    fair = graded_rows(honest, "section1_two_layer_net", tmp_path / "r0" / "results.json", student_tree)
     assert 0 < fair["two_layer_backward"]["score"] < fair["two_layer_backward"]["max_score"]
     patch = '''
 import section1_procedures as _harness
@@ -516,7 +516,7 @@ def _gradients(*args, **kwargs):
 _harness.gradients = _gradients
 '''
     folder = reference_submission(tmp_path / "mallory", {"two_layer_net.py": _two_layer_net_with(w1_only, patch)})
-    rows = graded_rows(folder, "test_two_layer_net", tmp_path / "r1" / "results.json", student_tree)
+    rows = graded_rows(folder, "section1_two_layer_net", tmp_path / "r1" / "results.json", student_tree)
     assert rows["two_layer_backward"]["score"] <= fair["two_layer_backward"]["score"], rows["two_layer_backward"]
 
 
@@ -640,7 +640,7 @@ def test_code_running_checkpoint_earns_nothing_and_runs_only_in_the_sandbox(case
     folder = reference_submission(tmp_path / "mallory", {"checkpoint.pkl": _code_pickle(drop_folder, source)})
     fake_before = _file_state(FAKE_RESULTS)
     start = time.monotonic()
-    rows = graded_rows(folder, "test_training", out_path, student_tree)
+    rows = graded_rows(folder, "section1_training", out_path, student_tree)
     written = out_path.read_bytes()
     row = rows["checkpoint_accuracy"]
     assert row["score"] == 0 and row["status"] == "failed", row["output"]
@@ -674,7 +674,7 @@ def test_pickled_part1_model_earns_nothing_and_never_runs_in_the_grader(fashion_
     folder = tmp_path / "mallory"
     folder.mkdir()
     (folder / "part1_model.pt").write_bytes(archive.getvalue())
-    rows = graded_rows(folder, "test_notebooks", tmp_path / "results" / "results.json")
+    rows = graded_rows(folder, "section2_notebooks", tmp_path / "results" / "results.json")
     row = rows["part1_accuracy"]
     assert row["score"] == 0 and row["status"] == "failed", row["output"]
     assert row["output"].startswith("part1_model.pt could not be evaluated (error): "), row["output"]

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from autograder.grading import rubric
-from autograder.grading.graded_tests import test_notebooks as graded
+from autograder.grading.checks import section2_notebooks as graded
 from autograder.grading.runner import grade_folder
 
 import notebook_fakes as fakes
@@ -22,7 +22,7 @@ NOTEBOOK_ROWS = ("part1_notebook", "part2_notebook", "part2_predictions")
 
 def _grade(folder) -> dict:
     by_name = {item.name: item_id for item_id, item in rubric.RUBRIC.items()}
-    results = grade_folder(folder, modules=["test_notebooks"])
+    results = grade_folder(folder, modules=["section2_notebooks"])
     return {by_name[test["name"]]: test for test in results["tests"]}
 
 

@@ -14,14 +14,14 @@ import pytest
 
 from autograder import paths
 from autograder.grading import rubric, runner
-from autograder.grading.graded_tests import test_layers as graded_layers
+from autograder.grading.checks import section1_layers as graded_layers
 
 KIT_FILES = {"functions.py": paths.KIT / "backprop" / "functions.py",
              "layers.py": paths.KIT / "neuralnet" / "layers.py",
              "two_layer_net.py": paths.KIT / "neuralnet" / "two_layer_net.py",
              "train.py": paths.KIT / "neuralnet" / "train.py"}
-MODULE_OF = {"functions.py": "test_backprop", "layers.py": "test_layers", "two_layer_net.py": "test_two_layer_net",
-             "train.py": "test_training"}
+MODULE_OF = {"functions.py": "section1_backprop", "layers.py": "section1_layers", "two_layer_net.py": "section1_two_layer_net",
+             "train.py": "section1_training"}
 
 
 def submission(folder: Path, replace: dict = None, edits: dict = None) -> Path:
@@ -80,7 +80,7 @@ np.abs = np.zeros_like
 
 
 def test_all_ones_init_earns_nothing(tmp_path, student_tree):
-    rows = rows_of(submission(tmp_path / "ones", edits={"two_layer_net.py": ONES_INIT}), "test_two_layer_net",
+    rows = rows_of(submission(tmp_path / "ones", edits={"two_layer_net.py": ONES_INIT}), "section1_two_layer_net",
                    student_tree)
     row = rows["two_layer_init"]
     assert row["score"] == 0, row["output"]
@@ -92,7 +92,7 @@ def test_all_ones_init_with_faked_statistics_earns_nothing(tmp_path, student_tre
     for old, new in ONES_INIT:
         text = text.replace(old, new)
     rows = rows_of(submission(tmp_path / "fake", replace={"two_layer_net.py": text + FAKE_STATISTICS}),
-                   "test_two_layer_net", student_tree)
+                   "section1_two_layer_net", student_tree)
     assert rows["two_layer_init"]["score"] == 0, rows["two_layer_init"]["output"]
 
 
@@ -117,7 +117,7 @@ def test_softmax_large_rows_have_maxima_thousands_apart():
 
 def test_softmax_global_max_subtraction_loses_the_stability_points(tmp_path, student_tree):
     edits = {"layers.py": [("shifted = x - x.max(axis=1, keepdims=True)", "shifted = x - x.max()")]}
-    rows = rows_of(submission(tmp_path / "global", edits=edits), "test_layers", student_tree)
+    rows = rows_of(submission(tmp_path / "global", edits=edits), "section1_layers", student_tree)
     row = rows["softmax_loss"]
     assert row["score"] < row["max_score"], row["output"]
     assert "large scores" in row["output"]
@@ -241,7 +241,7 @@ def test_framework_loaded_inside_a_function_zeroes_the_file(tmp_path, student_tr
     relu_backward through a built name: the call that loaded it fails and the whole file scores 0."""
     monkeypatch.setattr(rubric, "FORBIDDEN_IN_SECTION1", rubric.FORBIDDEN_IN_SECTION1 + ("sqlite3",))
     folder = submission(tmp_path / "hidden", edits={"layers.py": [HIDDEN_IMPORT]})
-    rows = rows_of(folder, "test_layers", student_tree)
+    rows = rows_of(folder, "section1_layers", student_tree)
     for item_id, row in rows.items():
         assert row["score"] == 0, (item_id, row["output"])
         assert "relu_backward loaded sqlite3" in row["output"] and "numpy only" in row["output"], row["output"]
@@ -252,7 +252,7 @@ def test_framework_import_attempt_by_built_name_is_caught(tmp_path, student_tree
     edits = {"layers.py": [("    out = x @ w + b\n",
                             "    try:\n        __import__('j' + 'ax')\n    except ImportError:\n        pass\n"
                             "    out = x @ w + b\n")]}
-    rows = rows_of(submission(tmp_path / "attempt", edits=edits), "test_layers", student_tree)
+    rows = rows_of(submission(tmp_path / "attempt", edits=edits), "section1_layers", student_tree)
     for item_id, row in rows.items():
         assert row["score"] == 0, (item_id, row["output"])
         assert "fc_forward loaded jax" in row["output"], row["output"]
@@ -265,7 +265,7 @@ def test_probe_process_watches_frameworks_too(tmp_path, student_tree, monkeypatc
         "def training_step(model, X_batch, y_batch, reg):\n",
         "def training_step(model, X_batch, y_batch, reg):\n    if len(X_batch) == 6:\n"
         "        __import__('sqli' + 'te3')\n", 1)
-    rows = rows_of(submission(tmp_path / "probe", replace={"train.py": text}), "test_training", student_tree)
+    rows = rows_of(submission(tmp_path / "probe", replace={"train.py": text}), "section1_training", student_tree)
     for item_id in ("training_step_own_model", "training_step_probe_model"):
         assert rows[item_id]["score"] == 0, rows[item_id]["output"]
         assert "sqlite3" in rows[item_id]["output"], rows[item_id]["output"]
@@ -279,12 +279,12 @@ def test_framework_hidden_after_loading_is_still_caught(tmp_path, student_tree, 
             "    for _name in [n for n in sys.modules if n.split('.')[0] == 'sqlite3']:\n"
             "        del sys.modules[_name]\n"
             "    grad_x = grad_out * (x > 0)\n")
-    rows = rows_of(submission(tmp_path / "hide", edits={"layers.py": [hide]}), "test_layers", student_tree)
+    rows = rows_of(submission(tmp_path / "hide", edits={"layers.py": [hide]}), "section1_layers", student_tree)
     assert all(row["score"] == 0 for row in rows.values()), rows
     remove = ("    out = x @ w + b\n",
               "    import sys\n    sys.meta_path[:] = [f for f in sys.meta_path if 'ImportLog' not in type(f).__name__]\n"
               "    __import__('sqli' + 'te3')\n    del sys.modules['sqlite3']\n    out = x @ w + b\n")
-    rows = rows_of(submission(tmp_path / "remove", edits={"layers.py": [remove]}), "test_layers", student_tree)
+    rows = rows_of(submission(tmp_path / "remove", edits={"layers.py": [remove]}), "section1_layers", student_tree)
     for item_id, row in rows.items():
         assert row["score"] == 0, (item_id, row["output"])
         assert "Section 1 must use numpy only" in row["output"], row["output"]

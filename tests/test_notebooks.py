@@ -1,5 +1,5 @@
 """Section 2: the reference notebooks run offline end to end, the student notebooks are generated without solutions,
-and the graded checks (autograder/grading/graded_tests/test_notebooks.py) score real and broken submissions right.
+and the graded checks (autograder/grading/checks/section2_notebooks.py) score real and broken submissions right.
 
 The slow tests grade the executed reference notebooks through the real runner and sandbox: the ones `make` has just
 built when they are current, else they execute them with nbclient in a temporary folder (part1 capped to 2 epochs
@@ -20,7 +20,7 @@ from autograder import paths
 from autograder.build import reference_artifacts
 from autograder.build.markers import strip_notebook
 from autograder.grading import rubric
-from autograder.grading.graded_tests import test_notebooks as graded_notebooks
+from autograder.grading.checks import section2_notebooks as graded_notebooks
 from autograder.grading.runner import grade_folder
 
 import notebook_fakes as fakes
@@ -40,7 +40,7 @@ def _results_by_id(results: dict) -> dict:
 
 
 def _grade(submission: Path, eval_dir=None) -> dict:
-    return _results_by_id(grade_folder(submission, modules=["test_notebooks"], eval_dir=eval_dir))
+    return _results_by_id(grade_folder(submission, modules=["section2_notebooks"], eval_dir=eval_dir))
 
 
 def _figure(width=640, height=480):

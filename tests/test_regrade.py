@@ -1,5 +1,5 @@
 """regrade: a class of four (perfect, starter, one bug, corrupt) as zips and as Gradescope's export, graded for real
-with one graded module (test_layers) to stay fast; the CSV, per-student files, summary and histogram; the corrupt
+with one graded module (section1_layers) to stay fast; the CSV, per-student files, summary and histogram; the corrupt
 submission marked ungradable, not zeroed; empty input and a missing similarity tool are errors."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from autograder import cli, paths, regrade
 from autograder.grading import rubric, runner
 
-MODULE = "test_layers"
+MODULE = "section1_layers"
 FILES = ("backprop/functions.py", "neuralnet/layers.py", "neuralnet/two_layer_net.py", "neuralnet/train.py")
 BUG = ("grad_x = grad_out @ w.T", "grad_x = grad_out @ w")  # fc_backward: a missing transpose
 IDS = sorted(runner.items_of([MODULE]), key=lambda i: runner.number_key(rubric.RUBRIC[i].number))

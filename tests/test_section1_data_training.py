@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from autograder import eval_data, paths
-from autograder.build import backprop_data
+from autograder.build import section1_backprop_data
 
 NEURALNET = paths.KIT / "neuralnet"
 
@@ -38,7 +38,7 @@ data_module = load_kit_module("data")
 
 def test_backprop_data_regenerates_identically():
     committed = (paths.KIT / "backprop" / "backprop-data.pkl").read_bytes()
-    assert backprop_data.data_bytes() == committed, "run: python -m autograder.build.backprop_data"
+    assert section1_backprop_data.data_bytes() == committed, "run: python -m autograder.build.section1_backprop_data"
 
 
 def test_backprop_data_format():
@@ -340,7 +340,7 @@ assert np.array_equal(loaded.parameters()["W1"], model.parameters()["W1"])
 print("ok")
 ''')
     assert out.strip().endswith("ok")
-    from autograder.grading.graded_tests import test_training as graded
+    from autograder.grading.checks import section1_training as graded
     from autograder.grading.harness import section1_procedures as procedures
     cwd = os.getcwd()
     os.chdir(tmp_path)

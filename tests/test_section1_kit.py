@@ -504,8 +504,8 @@ def load_by_path(path: Path, name: str):
 def test_local_tolerances_are_the_graders():
     """The kit cannot import the autograder (not shipped): its copies of the grader's numbers must agree."""
     from autograder.grading import feedback
-    from autograder.grading.graded_tests import test_backprop as graded_backprop
-    from autograder.grading.graded_tests import test_two_layer_net as graded_net
+    from autograder.grading.checks import section1_backprop as graded_backprop
+    from autograder.grading.checks import section1_two_layer_net as graded_net
 
     driver = load_by_path(paths.KIT / "backprop" / "backprop.py", "_kit_backprop_driver")
     assert {key.split()[0]: tol for key, (_, _, tol) in driver.CHECKS.items()} == graded_backprop.TOL_VALUE

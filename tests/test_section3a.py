@@ -152,7 +152,7 @@ def test_reference_file_is_the_kit_file():
     assert (paths.KIT / "cnnfeatures" / "features.py").is_file()
 
 
-# -- the graded rows (autograder/grading/graded_tests/test_features.py) ---------------------------------------------
+# -- the graded rows (autograder/grading/checks/section3a_features.py) ---------------------------------------------
 
 def _load_mutants():
     import importlib.util
@@ -175,7 +175,7 @@ def grade_features(folder, student_tree, text=None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "features.py").write_text(text if text is not None else
                                         (paths.KIT / "cnnfeatures" / "features.py").read_text())
-    results = runner.grade_folder(folder, modules=["test_features"], given_dir=student_tree)
+    results = runner.grade_folder(folder, modules=["section3a_features"], given_dir=student_tree)
     by_number = {item.number: item_id for item_id, item in rubric.RUBRIC.items()}
     return {by_number[t["number"]]: (t["score"], t["max_score"], t.get("output", "")) for t in results["tests"]}
 
@@ -215,11 +215,11 @@ def test_mutant_loses_points(tmp_path, student_tree, mutant):
         assert phrase.lower() in outputs, f"{mutant.name}: {phrase!r} not in the feedback:\n{outputs}"
 
 
-# -- part3.ipynb and its rows (graded_tests/test_part3.py) ----------------------------------------------------------
+# -- part3.ipynb and its rows (checks/section3a_notebook.py) ----------------------------------------------------------
 
 def grade_part3(folder) -> dict:
     from autograder.grading import rubric, runner
-    results = runner.grade_folder(folder, modules=["test_part3"])
+    results = runner.grade_folder(folder, modules=["section3a_notebook"])
     by_number = {item.number: item_id for item_id, item in rubric.RUBRIC.items()}
     return {by_number[t["number"]]: (t["score"], t["max_score"], t.get("output", "")) for t in results["tests"]}
 
@@ -236,7 +236,7 @@ def test_part3_student_notebook_earns_zero(tmp_path, student_tree):
 
 
 def test_part3_table_parsing_and_consistency():
-    from autograder.grading.graded_tests import test_part3 as graded
+    from autograder.grading.checks import section3a_notebook as graded
     text = ("| feature | D | within | between | total | between/within |\n|---|---|---|---|---|---|\n"
             "| early_conv | 24 | 29.81 | 52.4761 | 82.2861 | 1.76 |\n| penultimate | 1280 | 1512.31 | 649.457 | "
             "2161.77 | 0.4294 |\n")
@@ -261,13 +261,13 @@ def executed_part3(tmp_path_factory, fashion_mnist_root, cifar10_dir):
 @pytest.mark.slow
 def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path):
     import shutil
-    from autograder.grading.graded_tests import test_notebooks as graded_notebooks
+    from autograder.grading.checks import section2_notebooks as graded_notebooks
     report = graded_notebooks.inspect_notebook(graded_notebooks.read_notebook(executed_part3 / "part3.ipynb"))
     assert "mode: " in report.text and "model: " in report.text and "CIFAR-10: " in report.text
     for key in ("early_conv", "penultimate"):
         assert f"saved part3_tsne_{key}.png" in report.text
     # the reference's target (BENCHMARKS.md): the penultimate layer separates the classes better than the early one
-    from autograder.grading.graded_tests import test_part3 as graded
+    from autograder.grading.checks import section3a_notebook as graded
     table = {row[0]: row for row in graded.variance_table(report.text)}
     assert table["penultimate"][5] > 1.3 * table["early_conv"][5], table
     shutil.copyfile(executed_part3 / "part3.ipynb", tmp_path / "part3.ipynb")
@@ -319,7 +319,7 @@ def test_check_script_catches_a_mutant(tmp_path):
 
 
 def test_probe_state_shapes_match_the_probe_cnn():
-    from autograder.grading.harness import features_procedures as procedures
+    from autograder.grading.harness import section3a_procedures as procedures
     model = procedures.build_probe_cnn()
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == procedures.PROBE_STATE_SHAPES
 
@@ -331,7 +331,7 @@ def test_grading_process_never_imports_torch(tmp_path, student_tree):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "features.py").write_text((paths.KIT / "cnnfeatures" / "features.py").read_text())
     script = ("import sys\nfrom pathlib import Path\nfrom autograder.grading import runner\n"
-              f"res = runner.grade_folder(Path({str(tmp_path / 'sub')!r}), modules=['test_features'], "
+              f"res = runner.grade_folder(Path({str(tmp_path / 'sub')!r}), modules=['section3a_features'], "
               f"given_dir=Path({str(student_tree)!r}))\n"
               "print('score', sum(t['score'] for t in res['tests']), 'torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=paths.REPO, capture_output=True, text=True, timeout=300)

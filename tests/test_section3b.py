@@ -147,11 +147,11 @@ def test_stubs_raise_not_implemented(tmp_path):
         stub_helpers.class_subset([0, 1], (0,), 1, 0)
 
 
-# -- the graded rows (graded_tests/test_smalldata.py) --------------------------------------------------------------
+# -- the graded rows (checks/section3b_smalldata.py) --------------------------------------------------------------
 
 from autograder.grading import rubric, runner  # noqa: E402
 
-SMALLDATA_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == "test_smalldata"]
+SMALLDATA_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == "section3b_smalldata"]
 NOTEBOOK_ROW = "smalldata_notebook"
 CODE_ITEMS = [k for k in SMALLDATA_ITEMS if k != NOTEBOOK_ROW]  # the notebook row is tested on its own below
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
@@ -172,7 +172,7 @@ def _submission(folder: Path, tree: Path, mutant=None) -> Path:
 
 
 def _grade(submission: Path, student_tree: Path) -> dict:
-    results = runner.grade_folder(submission, modules=["test_smalldata"], given_dir=student_tree)
+    results = runner.grade_folder(submission, modules=["section3b_smalldata"], given_dir=student_tree)
     return {NUMBER_TO_ID[t["number"]]: (t["score"], t["max_score"], t.get("output", ""))
             for t in results["tests"] if t.get("number") in NUMBER_TO_ID}
 

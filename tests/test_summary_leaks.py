@@ -15,7 +15,7 @@ from autograder import cli, paths
 from autograder.grading import rubric, runner
 
 HIDDEN_ID = "layers_edge_cases"
-# fc_forward wrong only for one-row batches: only the edge-case check (N = 1) sees it in test_layers.
+# fc_forward wrong only for one-row batches: only the edge-case check (N = 1) sees it in section1_layers.
 N1_BUG = ("    out = x @ w + b\n", "    out = x @ w + b\n    if x.shape[0] == 1:\n        out = out + 1.0\n")
 
 
@@ -37,9 +37,9 @@ def _student_view(results: dict) -> tuple:
 @pytest.fixture(scope="module")
 def graded_pair(student_tree, tmp_path_factory):
     base = tmp_path_factory.mktemp("leak")
-    right = runner.grade_folder(_layers_submission(base / "right", False), modules=["test_layers"],
+    right = runner.grade_folder(_layers_submission(base / "right", False), modules=["section1_layers"],
                                 given_dir=student_tree)
-    wrong = runner.grade_folder(_layers_submission(base / "wrong", True), modules=["test_layers"],
+    wrong = runner.grade_folder(_layers_submission(base / "wrong", True), modules=["section1_layers"],
                                 given_dir=student_tree)
     return right, wrong
 
@@ -64,7 +64,7 @@ def test_after_due_date_row_is_worded_as_such_and_does_not_leak(student_tree, tm
                                                                       visibility="after_due_date"))
     views = []
     for bug in (False, True):
-        results = runner.grade_folder(_layers_submission(tmp_path / f"s{bug}", bug), modules=["test_layers"],
+        results = runner.grade_folder(_layers_submission(tmp_path / f"s{bug}", bug), modules=["section1_layers"],
                                       given_dir=student_tree)
         runner.validate(results)
         assert "1 check is shown after the due date." in results["output"]

@@ -179,11 +179,11 @@ def _run_step(step: Step, workdir: Path, env: Dict[str, str]) -> None:
         execute_notebook(workdir, "part4.ipynb", env)
     else:  # part3's reference reads CIFAR-10's test batch (CIFAR10_DIR), part1 Fashion-MNIST
         execute_notebook(workdir, f"{step.name}.ipynb", env)
-    if step.name == "part3":  # the reference write-up goes into the answer cells (see part3_answers.py)
-        from autograder.build import part3_answers
+    if step.name == "part3":  # the reference write-up goes into the answer cells (see section3a_answers.py)
+        from autograder.build import section3a_answers
         path = workdir / "part3.ipynb"
         nb = nbformat.read(str(path), as_version=4)
-        part3_answers.fill(nb)
+        section3a_answers.fill(nb)
         nbformat.write(nb, str(path))
 
 

@@ -26,7 +26,7 @@ from autograder.grading import rubric
 # Knock-on failures. The graded functions each Section-1 row runs besides the code it grades (direct dependencies,
 # rubric ids); always rows with lower numbers, which the runner grades first. A row that fails while a row it depends
 # on (directly or not) failed too starts its feedback with the cause: "your fc_backward fails 2.2: fix that first".
-# Whether the upstream row failed is what grading it on this submission gave (graded_tests.row_passed), not a guess.
+# Whether the upstream row failed is what grading it on this submission gave (checks.row_passed), not a guess.
 DEPENDS_ON = {
     "layers_edge_cases": ("fc_forward", "fc_backward", "relu_forward", "relu_backward", "softmax_loss"),
     "two_layer_forward": ("fc_forward", "relu_forward"),
@@ -38,7 +38,7 @@ FUNCTION_OF = {"fc_forward": "fc_forward", "fc_backward": "fc_backward", "relu_f
                "relu_backward": "relu_backward", "softmax_loss": "softmax_loss",
                "l2_regularization": "l2_regularization", "two_layer_forward": "TwoLayerNet.forward",
                "two_layer_backward": "TwoLayerNet.backward",
-               # the autograd rows (graded_tests/test_autograd.py passes its upstream rows to finish() itself)
+               # the autograd rows (checks/test_autograd.py passes its upstream rows to finish() itself)
                "ag_arithmetic": "Tensor + - * /", "ag_matmul_pow": "Tensor @ and **",
                "ag_shapes": "Tensor sum/mean/reshape/transpose/indexing",
                "ag_functions": "Tensor exp/log/relu/sigmoid/tanh/log_softmax/cross_entropy"}
@@ -336,16 +336,16 @@ def knock_on_causes(item_id: str, upstream: Optional[Sequence[str]] = None) -> L
         item_id: the failing row.
         upstream: the direct dependencies to consider (default DEPENDS_ON[item_id]); e.g. only the functions whose
             sub-checks failed.
-    Rows not graded in this run (say, only test_training ran) are not known to have failed, so they are not named.
+    Rows not graded in this run (say, only section1_training ran) are not known to have failed, so they are not named.
     """
-    from autograder.grading import graded_tests
+    from autograder.grading import checks
     direct = DEPENDS_ON.get(item_id, ()) if upstream is None else tuple(upstream)
     closure: List[str] = []
     for row in direct:
         for r in [row] + upstream_rows(row):
             if r not in closure:
                 closure.append(r)
-    failed = [r for r in closure if graded_tests.row_passed(r) is False]
+    failed = [r for r in closure if checks.row_passed(r) is False]
     roots = [r for r in failed if not set(upstream_rows(r)) & set(failed)]
     roots.sort(key=lambda r: tuple(int(p) for p in rubric.RUBRIC[r].number.split(".")) if r in rubric.RUBRIC else ())
     lines = []

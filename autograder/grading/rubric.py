@@ -1,7 +1,7 @@
 """The rubric: every graded test's number, name, points and visibility, plus the grading thresholds and limits.
 
 This is the one place an instructor edits to change points, visibility or thresholds. Each entry's key is the id
-that the graded test method names with ``@graded("<id>")`` (see ``graded_tests/``); the test's module is given in
+that the graded test method names with ``@graded("<id>")`` (see ``checks/``); the test's module is given in
 ``module`` so a newcomer can jump from a rubric row to its code. Visibility is Gradescope's: visible, hidden,
 after_due_date or after_published. A test worth 0 points is feedback only (the optional backprop functions).
 
@@ -61,7 +61,7 @@ class Item:
     number: str
     name: str
     points: float
-    module: str  # graded_tests/<module>.py holds the test
+    module: str  # checks/<module>.py holds the test
     visibility: str = "visible"
     part: str = ""  # a key of PARTS; filled in from the group the row is listed under below
 
@@ -72,74 +72,74 @@ def _part_rows(part: str, rows: List[Tuple[str, Item]]) -> List[Tuple[str, Item]
 
 ALL_ITEMS: Dict[str, Item] = {item_id: item for item_id, item in _part_rows("section1", [
     # Section 1, task 1: computational graphs (backprop/functions.py)
-    ("f1", Item("1.1", "backprop f1 (optional): value and gradients", 0, "test_backprop")),
-    ("f2", Item("1.2", "backprop f2 (optional): value and gradient", 0, "test_backprop")),
-    ("f3", Item("1.3", "backprop f3: softmax loss value and gradients, y = 1 and y = 2", 10, "test_backprop")),
-    ("f4", Item("1.4", "backprop f4 (optional): your own graph's gradients", 0, "test_backprop")),
+    ("f1", Item("1.1", "backprop f1 (optional): value and gradients", 0, "section1_backprop")),
+    ("f2", Item("1.2", "backprop f2 (optional): value and gradient", 0, "section1_backprop")),
+    ("f3", Item("1.3", "backprop f3: softmax loss value and gradients, y = 1 and y = 2", 10, "section1_backprop")),
+    ("f4", Item("1.4", "backprop f4 (optional): your own graph's gradients", 0, "section1_backprop")),
     # Section 1, task 2: layers (neuralnet/layers.py)
-    ("fc_forward", Item("2.1", "layers: fc_forward", 4, "test_layers")),
-    ("fc_backward", Item("2.2", "layers: fc_backward", 6, "test_layers")),
-    ("relu_forward", Item("2.3", "layers: relu_forward", 2, "test_layers")),
-    ("relu_backward", Item("2.4", "layers: relu_backward", 3, "test_layers")),
-    ("softmax_loss", Item("2.5", "layers: softmax_loss value, gradient and stability", 6, "test_layers")),
-    ("l2_regularization", Item("2.6", "layers: l2_regularization", 2, "test_layers")),
-    ("layers_edge_cases", Item("2.7", "layers: edge-case shapes (N = 1, one unit)", 2, "test_layers", "hidden")),
+    ("fc_forward", Item("2.1", "layers: fc_forward", 4, "section1_layers")),
+    ("fc_backward", Item("2.2", "layers: fc_backward", 6, "section1_layers")),
+    ("relu_forward", Item("2.3", "layers: relu_forward", 2, "section1_layers")),
+    ("relu_backward", Item("2.4", "layers: relu_backward", 3, "section1_layers")),
+    ("softmax_loss", Item("2.5", "layers: softmax_loss value, gradient and stability", 6, "section1_layers")),
+    ("l2_regularization", Item("2.6", "layers: l2_regularization", 2, "section1_layers")),
+    ("layers_edge_cases", Item("2.7", "layers: edge-case shapes (N = 1, one unit)", 2, "section1_layers", "hidden")),
     # Section 1, task 3: two-layer net (neuralnet/two_layer_net.py)
-    ("two_layer_init", Item("3.1", "TwoLayerNet: parameter shapes and initialization", 3, "test_two_layer_net")),
-    ("two_layer_forward", Item("3.2", "TwoLayerNet: forward matches FC-ReLU-FC", 4, "test_two_layer_net")),
-    ("two_layer_backward", Item("3.3", "TwoLayerNet: backward vs the reference gradients", 6, "test_two_layer_net")),
+    ("two_layer_init", Item("3.1", "TwoLayerNet: parameter shapes and initialization", 3, "section1_two_layer_net")),
+    ("two_layer_forward", Item("3.2", "TwoLayerNet: forward matches FC-ReLU-FC", 4, "section1_two_layer_net")),
+    ("two_layer_backward", Item("3.3", "TwoLayerNet: backward vs the reference gradients", 6, "section1_two_layer_net")),
     # Section 1, task 4: training (neuralnet/train.py) and the trained checkpoint
-    ("training_step_own_model", Item("4.1", "training_step with your TwoLayerNet", 3, "test_training")),
-    ("training_step_probe_model", Item("4.2", "training_step with another model (L2 on weights only)", 4, "test_training")),
-    ("checkpoint_accuracy", Item("4.3", "checkpoint.pkl: CIFAR-10 test accuracy", 10, "test_training")),
+    ("training_step_own_model", Item("4.1", "training_step with your TwoLayerNet", 3, "section1_training")),
+    ("training_step_probe_model", Item("4.2", "training_step with another model (L2 on weights only)", 4, "section1_training")),
+    ("checkpoint_accuracy", Item("4.3", "checkpoint.pkl: CIFAR-10 test accuracy", 10, "section1_training")),
 ]) + _part_rows("section2", [
     # Section 2: notebooks
-    ("part1_notebook", Item("5.1", "part1.ipynb: executed, no errors, summary and accuracy plot", 4, "test_notebooks")),
-    ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "test_notebooks")),
-    ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "test_notebooks")),
-    ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "test_notebooks")),
+    ("part1_notebook", Item("5.1", "part1.ipynb: executed, no errors, summary and accuracy plot", 4, "section2_notebooks")),
+    ("part1_accuracy", Item("5.2", "part1 exported model: Fashion-MNIST test accuracy", 10, "section2_notebooks")),
+    ("part2_notebook", Item("5.3", "part2.ipynb: executed, no errors, both images plotted", 3, "section2_notebooks")),
+    ("part2_predictions", Item("5.4", "part2.ipynb: predictions for img1 and img2 reported", 3, "section2_notebooks")),
 ]) + _part_rows("section3a", [
     # Section 3a: CNN features (cnnfeatures/features.py)
     ("class_variances", Item("6.1", "features: class_variances (intra, within, between, total, ratio)", 6,
-                             "test_features")),
+                             "section3a_features")),
     ("extract_features", Item("6.2", "features: extract_features from a named layer, flattened, with labels", 6,
-                              "test_features")),
+                              "section3a_features")),
     ("extract_features_options", Item("6.3", "features: extract_features eval/no_grad, hook removed, channels and "
-                                      "pooling", 4, "test_features")),
+                                      "pooling", 4, "section3a_features")),
     ("part3_notebook", Item("6.4", "part3.ipynb: executed, no errors, t-SNE figures and variance table", 4,
-                            "test_part3")),
-    ("part3_answers", Item("6.5", "part3.ipynb: the three questions answered", 3, "test_part3")),
+                            "section3a_notebook")),
+    ("part3_answers", Item("6.5", "part3.ipynb: the three questions answered", 3, "section3a_notebook")),
 ]) + _part_rows("section3b", [
     # Section 3b: small data and a first convolution (smalldata/models.py, smalldata/helpers.py)
-    ("smalldata_fc_only", Item("7.1", "smalldata FC_only: fully connected, output shape", 2, "test_smalldata")),
+    ("smalldata_fc_only", Item("7.1", "smalldata FC_only: fully connected, output shape", 2, "section3b_smalldata")),
     ("smalldata_gray1conv", Item("7.2", "smalldata Grayscale1Convolution: one conv, one max-pool halving H and W, "
-                                        "output shape", 4, "test_smalldata")),
+                                        "output shape", 4, "section3b_smalldata")),
     ("smalldata_activation", Item("7.3", "smalldata Grayscale1Convolution: activation switchable", 2,
-                                  "test_smalldata")),
+                                  "section3b_smalldata")),
     ("smalldata_cifar_one_conv", Item("7.4", "smalldata CifarOneConv: one conv, one max-pool halving 32 x 32, "
-                                             "output shape", 2, "test_smalldata")),
+                                             "output shape", 2, "section3b_smalldata")),
     ("smalldata_class_subset", Item("7.5", "smalldata class_subset: per class, seeded, remapped labels", 3,
-                                    "test_smalldata")),
+                                    "section3b_smalldata")),
     ("smalldata_train_epochs", Item("7.6", "smalldata train_epochs: per-epoch losses and trained weights", 3,
-                                    "test_smalldata")),
-    ("smalldata_metrics", Item("7.7", "smalldata accuracy and confusion", 3, "test_smalldata")),
+                                    "section3b_smalldata")),
+    ("smalldata_metrics", Item("7.7", "smalldata accuracy and confusion", 3, "section3b_smalldata")),
     ("smalldata_notebook", Item("7.8", "part4.ipynb: executed, no errors, every experiment's figure, transfer "
-                                       "table", 4, "test_smalldata")),
+                                       "table", 4, "section3b_smalldata")),
 ]) + _part_rows("autograd", [
     # Extra credit: the autograd framework (autograd/tensor.py, nn.py, optim.py), values and gradients
-    ("ag_arithmetic", Item("10.1", "autograd: + - * / and unary minus (broadcasting, scalars)", 3, "test_autograd")),
-    ("ag_matmul_pow", Item("10.2", "autograd: @ and ** by a constant", 1, "test_autograd")),
-    ("ag_shapes", Item("10.3", "autograd: sum, mean, reshape, transpose, integer-array indexing", 2, "test_autograd")),
+    ("ag_arithmetic", Item("10.1", "autograd: + - * / and unary minus (broadcasting, scalars)", 3, "autograd_framework")),
+    ("ag_matmul_pow", Item("10.2", "autograd: @ and ** by a constant", 1, "autograd_framework")),
+    ("ag_shapes", Item("10.3", "autograd: sum, mean, reshape, transpose, integer-array indexing", 2, "autograd_framework")),
     ("ag_functions", Item("10.4", "autograd: exp, log, relu, sigmoid, tanh, log_softmax, cross_entropy", 2,
-                          "test_autograd")),
+                          "autograd_framework")),
     ("ag_graph", Item("10.5", "autograd: backward (reused nodes, accumulation, deep graphs, no_grad, errors)", 3,
-                      "test_autograd")),
+                      "autograd_framework")),
     ("ag_nn", Item("10.6", "autograd nn: Linear, Sequential, activations, parameters and zero_grad", 2,
-                   "test_autograd")),
-    ("ag_optim", Item("10.7", "autograd optim: SGD with momentum, Adam", 2, "test_autograd")),
-    ("ag_extras", Item("10.8", "autograd extras: GELU, label-smoothed cross-entropy, AdamW", 2, "test_autograd")),
+                   "autograd_framework")),
+    ("ag_optim", Item("10.7", "autograd optim: SGD with momentum, Adam", 2, "autograd_framework")),
+    ("ag_extras", Item("10.8", "autograd extras: GELU, label-smoothed cross-entropy, AdamW", 2, "autograd_framework")),
     ("ag_student_tests", Item("10.9", "autograd: your tests (pass on a correct framework, catch buggy ones)", 3,
-                              "test_autograd")),
+                              "autograd_framework")),
 ])}
 # The rows graded: those of the enabled parts.
 RUBRIC: Dict[str, Item] = {item_id: item for item_id, item in ALL_ITEMS.items() if PARTS[item.part].enabled}
@@ -180,7 +180,7 @@ PART1_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds":
 PART1_EXPORT = {"max_parameters": 5_000_000, "max_stored_elements": 100_000, "accuracy_tolerance": 0.6}
 # Figures in the notebooks' outputs count only from this size (pixels, each side); matplotlib's smallest is ~300.
 MIN_FIGURE_PIXELS = 100
-# Section 3b's checks (graded_tests/test_smalldata.py) import torch in the sandbox too, but only build tiny models:
+# Section 3b's checks (checks/section3b_smalldata.py) import torch in the sandbox too, but only build tiny models:
 # one sandbox process for all of them, a few CPU-seconds besides torch's import (in the first call). A call that hangs
 # is cut at call_cpu_seconds; the whole batch, restarts after a hang included, ends within batch_wall_seconds.
 SMALLDATA_SANDBOX_LIMITS = {"memory_kind": "data", "memory_mb": 1536, "cpu_seconds": 60, "wall_seconds": 120,
@@ -276,6 +276,6 @@ def markdown_table() -> str:
             continue
         for item_id, item in rows:
             lines.append(f"| {item.number} | `{item_id}` | {item.name} | {item.points:g} | {item.visibility} | "
-                         f"`graded_tests/{item.module}.py` |")
+                         f"`checks/{item.module}.py` |")
     lines.append(f"| | | **total** | **{total_points():g}** | | |")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Run the graded tests on one submission folder and write a valid Gradescope results.json, whatever happens.
 
     results = grade_folder(submission_dir, out_path=Path("results/results.json"))
-    results = grade_folder(submission_dir, modules=["test_layers"])  # only some graded test modules
+    results = grade_folder(submission_dir, modules=["section1_layers"])  # only some graded test modules
 
 Built on gradescope-utils' ``JSONTestRunner``, with the gaps closed:
 
@@ -35,10 +35,10 @@ import jsonschema
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
 from autograder import paths
-from autograder.grading import faults, graded_tests, rubric, student_code
+from autograder.grading import faults, checks, rubric, student_code
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results_schema.json"
-GRADED_PACKAGE = "autograder.grading.graded_tests"
+GRADED_PACKAGE = "autograder.grading.checks"
 MAX_TEST_OUTPUT_CHARS = 8000
 GRADER_FAILED = ("The autograder itself failed while grading this submission; this is not your fault. "
                  "Your instructor has the details; please let them know.")
@@ -164,14 +164,14 @@ class _GradedResult(JSONTestResult):
         """Tell the grading context whether this row earned all its points (later rows name failed upstream rows)."""
         item_id = getattr(_test_function(test), "__rubric_id__", None)
         rows = [r for r in self.results if r.get("_test") == test.id()]
-        if item_id is None or not rows or graded_tests.context is None:
+        if item_id is None or not rows or checks.context is None:
             return
         row = rows[-1]
         try:
             full = float(row.get("score", 0.0)) >= float(rubric.RUBRIC[item_id].points)
         except (TypeError, ValueError, KeyError):
             full = False
-        graded_tests.context.results[item_id] = full and row.get("status") != "failed"
+        checks.context.results[item_id] = full and row.get("status") != "failed"
 
 
 class _Runner(JSONTestRunner):
@@ -187,8 +187,8 @@ def graded_module_names(modules: Optional[Iterable[str]]) -> List[str]:
         package = importlib.import_module(GRADED_PACKAGE)
         graded = {item.module for item in rubric.RUBRIC.values()}  # modules of switched-off parts are left out
         return sorted(f"{GRADED_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
-                      if m.name.startswith("test_") and m.name in graded)
-    # A short name ("test_layers") is a module of the graded_tests package; a dotted name is used as given (the
+                      if m.name in graded)
+    # A short name ("section1_layers") is a module of the checks package; a dotted name is used as given (the
     # project's own tests grade with stand-in modules that way).
     return [name if "." in name else f"{GRADED_PACKAGE}.{name}" for name in modules]
 
@@ -380,7 +380,7 @@ def _run_tests(module_names: List[str]) -> tuple:
     runner.run(_in_rubric_order(suite))
     res = runner.last_result
     for description, message in res.setup_errors:
-        # "setUpClass (autograder.grading.graded_tests.test_layers.TestLayers)" or "setUpModule (module)"
+        # "setUpClass (autograder.grading.checks.section1_layers.TestLayers)" or "setUpModule (module)"
         where = description.split("(", 1)[-1].rstrip(")")
         module_name = where if where in module_names else where.rsplit(".", 1)[0]
         for item_id in items_of([module_name]):
@@ -396,17 +396,17 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
 
     Args:
         submission_dir: folder with functions.py, layers.py, ... directly inside.
-        modules: graded test modules to run ("test_layers" or the full dotted name); None: all of them. Only the
+        modules: graded test modules to run ("section1_layers" or the full dotted name); None: all of them. Only the
             rubric items of these modules are reported.
         out_path: where to write results.json (validated first); None: do not write.
-        given_dir, eval_dir, source_dir: override the grading context (see graded_tests.GradingContext).
+        given_dir, eval_dir, source_dir: override the grading context (see checks.GradingContext).
     """
     start = time.monotonic()
     module_names = graded_module_names(modules)
     # Grading everything: every rubric item must get a row, even one whose module does not exist (yet).
     expected_all = list(rubric.RUBRIC) if modules is None else items_of(module_names)
     try:
-        graded_tests.context = graded_tests.GradingContext(
+        checks.context = checks.GradingContext(
             submission_dir=Path(submission_dir).resolve(), source_dir=Path(source_dir or paths.REPO),
             given_dir=Path(given_dir) if given_dir else None, eval_dir=Path(eval_dir) if eval_dir else None)
         student_code.ISOLATION_NOTES.clear()
@@ -421,7 +421,7 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
         _log(f"grading failed:\n{traceback.format_exc()}")
         results = failure_results(GRADER_FAILED, expected_all, time.monotonic() - start)
     finally:
-        graded_tests.context = None
+        checks.context = None
         student_code.GRADING_DEADLINE = None
     if faults.FAULTS:  # the grader's machinery failed somewhere (even inside a check that made it a row): no score
         _log("autograder fault:\n  " + "\n  ".join(dict.fromkeys(faults.FAULTS)))

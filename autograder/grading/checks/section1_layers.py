@@ -11,7 +11,7 @@ import numpy as np
 
 from autograder.grading import feedback, reference, rubric
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, inputs_text, outcome_problem, unpack
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call
 
 FILE = "layers.py"

@@ -16,7 +16,7 @@ import numpy as np
 
 from autograder.grading import autograd_reference, feedback, rubric
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, inputs_text, outcome_problem
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.harness import autograd_procedures as procedures
 from autograder.grading.student_code import Call, Workspace, run_calls
 
@@ -498,7 +498,7 @@ def _compiled(sources: Dict[str, str], folder: Path) -> Dict[str, Path]:
 def chaff_workspace(test_file: Path) -> tuple:
     """(workspace, framework key -> chaff name or "reference"): the student's test file and every framework compiled."""
     import tempfile
-    from autograder.grading.chaffs import autograd as chaffs
+    from autograder.grading import autograd_chaffs as chaffs
     names = ["reference"] + list(chaffs.CHAFFS)
     order = list(np.random.default_rng(REFERENCE_KEY_SEED).permutation(len(names)))
     keys = {f"fw{k}": names[i] for k, i in enumerate(order)}
@@ -567,7 +567,7 @@ class TestAutogradTests(GradedTestCase):
             checks.fail("tests", 1, f"{TEST_FILE} imports {', '.join(self.forbidden)}: the tests must use numpy only "
                                     "(compare with values you compute with numpy, or with central differences)")
             feedback.finish(self, checks, set_score, "ag_student_tests")
-        from autograder.grading.chaffs import autograd as chaffs
+        from autograder.grading import autograd_chaffs as chaffs
         ref_key = next(k for k, n in self.keys.items() if n == "reference")
         problem, results = self._results(ref_key)
         failing = [n for n, ok in results.items() if not ok]

@@ -2,7 +2,7 @@
 
 Writing one::
 
-    from autograder.grading.graded_tests import GradedTestCase, graded
+    from autograder.grading.checks import GradedTestCase, graded
     from autograder.grading.student_code import Call, run_calls
 
     class TestLayers(GradedTestCase):

@@ -1,7 +1,7 @@
 """Generate backprop/backprop-data.pkl from the reference functions.py (instructor script).
 
-    python -m autograder.build.backprop_data            # rewrite backprop/backprop-data.pkl
-    python -m autograder.build.backprop_data --check    # exit 1 when the committed file differs from a rebuild
+    python -m autograder.build.section1_backprop_data            # rewrite backprop/backprop-data.pkl
+    python -m autograder.build.section1_backprop_data --check    # exit 1 when the committed file differs from a rebuild
 
 The inputs are drawn with Python's ``random`` from a fixed seed and the outputs come from the reference solution, so
 a rebuild is byte-identical as long as the reference is unchanged (test_backprop_data_regenerates_identically in

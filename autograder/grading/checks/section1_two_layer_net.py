@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.grading import feedback, reference, rubric
 from autograder.grading.feedback import Checks, compare_array, describe_shape, outcome_problem
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call
 
 FILE = "two_layer_net.py"

@@ -1,6 +1,6 @@
 """Graded tests for Section 3b: smalldata/models.py and smalldata/helpers.py (rubric items 7.1-7.7).
 
-The student's models are built INSIDE the sandbox by harness/smalldata_procedures.py, which reports facts about them
+The student's models are built INSIDE the sandbox by harness/section3b_procedures.py, which reports facts about them
 (the type of every leaf module, the output for the grader's seeded input, the input and output shape of every pooling
 and convolution call); the grader decides from those facts. The helpers are called in the sandbox on the grader's
 seeded inputs and on a flatten + linear model with the grader's weights, so every expected value (the subset's class
@@ -16,7 +16,7 @@ import numpy as np
 
 from autograder.grading import feedback, rubric
 from autograder.grading.feedback import Checks, compare_array, outcome_problem
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call
 
 NOTEBOOK = "part4.ipynb"
@@ -28,7 +28,7 @@ NOTEBOOK_MARKERS = (("dataset: ", "the dataset line printed by the MNIST cell"),
 
 MODELS = "models"
 HELPERS = "helpers"
-PROCEDURES = "smalldata_procedures"
+PROCEDURES = "section3b_procedures"
 SEED = 3_052_117  # fixed so grading is deterministic; not a seed the kit uses
 MODEL_SEED = 11  # torch.manual_seed before each model is built: two activations get the same weights
 TOL_TRAIN = 1e-4  # float32 training in torch vs the grader's float64 SGD
@@ -444,7 +444,7 @@ class TestSmallData(GradedTestCase):
     @graded("smalldata_notebook")
     def test_notebook(self, set_score=None):
         """Read as data (never executed): executed without errors, the figures, the printed dataset and table."""
-        from autograder.grading.graded_tests import test_notebooks as notebooks
+        from autograder.grading.checks import section2_notebooks as notebooks
         checks = Checks(NOTEBOOK)
         path = self.submission_dir / NOTEBOOK
         labels = ("executed without errors", "figures", "dataset and transfer table")

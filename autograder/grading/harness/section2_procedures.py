@@ -4,7 +4,7 @@ The part1 notebook exports the trained network as TorchScript (``part1_model.pt`
 student controls, so it happens only here, in the sandboxed interpreter; the grading process receives plain arrays
 and computes the accuracy itself from the labels it holds (the labels never enter the sandbox).
 
-Called through ``student_code.run_calls`` as ``procedure="notebook_procedures.part1_logits"`` with no student
+Called through ``student_code.run_calls`` as ``procedure="section2_procedures.part1_logits"`` with no student
 module: the harness calls ``part1_logits(None, *args)``.
 
 Besides the logits it reports what the export is made of, read from the frozen TorchScript graph (TorchScript cannot

@@ -23,10 +23,11 @@ from typing import List, Optional
 import numpy as np
 
 from autograder import eval_data
-from autograder.grading import feedback, graded_tests, reference, rubric
+from autograder.grading import feedback, reference, rubric
+from autograder.grading.checks import row_passed
 from autograder.grading.faults import AutograderFault
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call, run_calls
 
 FILE = "train.py"
@@ -255,7 +256,7 @@ class TestTrainingStep(GradedTestCase):
         _grade_training_step(trial, outcome, case["weights"], own, "", 0)
         if trial.fraction >= 1.0:
             pieces = ("softmax_loss", "l2_regularization", "two_layer_backward")
-            failed = [r for r in pieces if graded_tests.row_passed(r) is False]
+            failed = [r for r in pieces if row_passed(r) is False]
             where = (", ".join(f"{feedback.FUNCTION_OF[r]} fails {rubric.RUBRIC[r].number}" for r in failed)
                      if failed else "see 2.5, 2.6 and 3.3")
             checks.note("training_step combines your own softmax_loss, l2_regularization and TwoLayerNet.backward "
@@ -280,7 +281,7 @@ class TestTrainingStep(GradedTestCase):
         expected = _reference_parts(case["weights"], case["X"], case["y"], PROBE_REG, probe=True)
         _grade_training_step(checks, self.out["probe"], case["weights"], expected,
                              f"a linear model with keys {', '.join(PROBE_KEYS)}, reg = {PROBE_REG}", 1, PROBE_KEYS)
-        if checks.fraction < 1.0 and graded_tests.row_passed("training_step_own_model") and not any(
+        if checks.fraction < 1.0 and row_passed("training_step_own_model") and not any(
                 TRAINING_STEP_RULE in (item.problem or "") for item in checks.items):
             checks.note(f"training_step passes 4.1 with your TwoLayerNet but not with this model: {TRAINING_STEP_RULE}.")
         if checks.fraction < 1.0:

@@ -1,8 +1,8 @@
 """The reference results of Section 3a's graded calls, computed in a separate process of the grader's own.
 
-    python -m autograder.grading.features_reference INPUTS.npz OUTPUTS.npz
+    python -m autograder.grading.section3a_reference INPUTS.npz OUTPUTS.npz
 
-Run by ``graded_tests/test_features.py`` after the sandbox run, with the grader's inputs (no student code anywhere
+Run by ``checks/section3a_features.py`` after the sandbox run, with the grader's inputs (no student code anywhere
 near it: only the reference ``cnnfeatures/features.py`` and the harness's probe CNN definition). It is a process of
 its own so that the grading process never imports torch: on Gradescope's 768 MB, torch held by the grader (~250-500
 MB) on top of a sandbox process running torch would not fit; one after the other they do.
@@ -44,7 +44,7 @@ def compute(in_path: Path, out_path: Path) -> None:
     import torch
 
     from autograder.grading import reference
-    from autograder.grading.harness import features_procedures as procedures
+    from autograder.grading.harness import section3a_procedures as procedures
     torch.set_num_threads(1)
     ref = reference.features()
     out: Dict[str, np.ndarray] = {}
@@ -80,7 +80,7 @@ def run(inp: dict, extractions, timeout: float = 120) -> Dict[str, np.ndarray]:
         in_path, out_path = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
         write_inputs(in_path, inp, extractions)
         env = dict(os.environ, PYTHONPATH=str(paths.REPO), OMP_NUM_THREADS="1")
-        done = subprocess.run([sys.executable, "-m", "autograder.grading.features_reference", str(in_path),
+        done = subprocess.run([sys.executable, "-m", "autograder.grading.section3a_reference", str(in_path),
                                str(out_path)], cwd=str(paths.REPO), env=env, capture_output=True, text=True,
                               timeout=timeout)
         if done.returncode != 0 or not out_path.is_file():

@@ -1,7 +1,7 @@
 """Sandbox procedures for Section 3b (smalldata: models.py, helpers.py). This file runs INSIDE the sandbox.
 
 Nothing here decides a score: each procedure builds or calls the student's code on the grader's inputs and returns
-plain data (type names, shapes, arrays) that the grading process checks (graded_tests/test_smalldata.py). The models
+plain data (type names, shapes, arrays) that the grading process checks (checks/section3b_smalldata.py). The models
 the helpers are called on (a flatten + linear layer with the grader's weights) are built here, so the grader can
 recompute every expected value itself with numpy.
 """

@@ -5,12 +5,12 @@ seeded inputs:
 
 * class_variances on random features with uneven classes, labels that are not 0..C-1, a one-sample class and float32
   input far from 0 (float64 accumulation matters there);
-* extract_features on a small CNN (harness ``features_procedures.build_probe_cnn``) whose weights the grader makes
+* extract_features on a small CNN (harness ``section3a_procedures.build_probe_cnn``) whose weights the grader makes
   from its seed and sends as arrays, at layer names the grader picks; the model is handed over in training mode and
   has a batch norm and a dropout, so features taken outside ``eval()`` are wrong.
 
 The expected values are computed by the grader with the reference (``reference.features()``) on the same inputs and
-the same network, in a separate trusted process (``features_reference.run``, after the sandbox run, so that torch is
+the same network, in a separate trusted process (``section3a_reference.run``, after the sandbox run, so that torch is
 never loaded twice at once within Gradescope's 768 MB); the sandbox only returns the student's arrays (no number it
 computed is trusted as a score). Expected features are float32: they are compared with a relative tolerance of FEATURE_TOL (threads and
 kernels may differ between the two processes); the variances (float64) with VARIANCE_TOL.
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grading import features_reference, feedback, rubric
+from autograder.grading import section3a_reference, feedback, rubric
 from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
-from autograder.grading.graded_tests import GradedTestCase, graded
-from autograder.grading.harness import features_procedures as procedures
+from autograder.grading.checks import GradedTestCase, graded
+from autograder.grading.harness import section3a_procedures as procedures
 from autograder.grading.student_code import Call
 
 MODULE = "features"
-PROCEDURES = "features_procedures"
+PROCEDURES = "section3a_procedures"
 SEED = 6_021_337  # fixed so grading is deterministic; not a seed the kit uses
 FEATURE_TOL = 1e-3
 VARIANCE_TOL = 1e-6
@@ -99,7 +99,7 @@ class TestFeatures(GradedTestCase):
         cls.inp = _inputs()
         cls.out = cls.run_in_workspace(_calls(cls.inp), rubric.FEATURES_SANDBOX_LIMITS)
         # The reference results, from the grader's own process (after the sandbox run: never both torch at once).
-        cls.expected = features_reference.run(cls.inp, EXTRACTIONS)
+        cls.expected = section3a_reference.run(cls.inp, EXTRACTIONS)
 
     def _expected_for(self, key):
         return self.expected[f"extract/{key}/features"], self.expected[f"extract/{key}/labels"]

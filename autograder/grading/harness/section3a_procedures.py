@@ -5,7 +5,7 @@ Nothing here judges anything: the grading process compares the returned arrays w
 from the same inputs. torch is imported inside the functions (the harness's other modules must not pay for it).
 
 The probe CNN (:func:`build_probe_cnn`) is also built by the grader's reference run
-(``autograder/grading/features_reference.py``, a separate trusted process) to compute the expected features: the
+(``autograder/grading/section3a_reference.py``, a separate trusted process) to compute the expected features: the
 grader sends the weights it made as arrays, so both sides hold exactly the same network.
 """
 from __future__ import annotations

@@ -11,14 +11,14 @@ executed. What is checked:
   export, and the "test accuracy" the notebook printed agrees with what the grader measures on the export (both
   measured in the sandbox); otherwise the row scores 0 and says which.
 * part1_accuracy: ``part1_model.pt`` (TorchScript) is run on the Fashion-MNIST test images INSIDE the sandbox
-  (``harness/notebook_procedures.part1_logits``), which also reports the frozen graph's operations and sizes; only the
+  (``harness/section2_procedures.part1_logits``), which also reports the frozen graph's operations and sizes; only the
   operations of a classifier network (ALLOWED_OPS) and bounded stored data (rubric.PART1_EXPORT) are accepted; the
   grader computes the accuracy from the labels it holds.
 * part2_notebook: executed without errors; both images plotted (at least two figures).
 * part2_predictions: the two lines ``img1 (<name>): <label> (p = <prob>)`` and ``img2 (...)`` are in the outputs of
   the given predictions cell, each label is an ImageNet class (imagenet_class_index.json) and is the first of the
   top-5 lines printed above it; the images the notebook saved (img1.png, img2.png, handed in) are classified again in
-  the sandbox by the network the notebook printed (``harness/notebook_procedures.part2_top5``) and must give the
+  the sandbox by the network the notebook printed (``harness/section2_procedures.part2_top5``) and must give the
   printed top 5 (near ties allowed).
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 from autograder import eval_data, paths
 from autograder.grading import rubric
 from autograder.grading.faults import AutograderFault
-from autograder.grading.graded_tests import GradedTestCase, graded
+from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call, Workspace, run_calls
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook with its figures is well under 1 MB; this only stops abuse
@@ -395,7 +395,7 @@ def evaluate_export(model_path: Path, images: np.ndarray, labels: np.ndarray) ->
             images_path = Path(tmp) / IMAGES_FILE
             np.save(images_path, np.ascontiguousarray(images, dtype=np.uint8), allow_pickle=False)
             ws.add_file(IMAGES_FILE, images_path)
-        call = Call("part1_logits", None, procedure="notebook_procedures.part1_logits",
+        call = Call("part1_logits", None, procedure="section2_procedures.part1_logits",
                     args=(MODEL_FILE, IMAGES_FILE, PART1_CHUNK))
         outcome = run_calls(ws, [call], limits=rubric.PART1_SANDBOX_LIMITS)["part1_logits"]
     finally:
@@ -502,7 +502,7 @@ def reclassify(folder: Path, model_name: str, keys: List[str]) -> Tuple[Dict[str
             ws.add_file(IMAGE_FILES[key], folder / IMAGE_FILES[key])
         if weights is not None:
             ws.add_file(SQUEEZENET_WEIGHTS, weights)
-        call = Call("part2_top5", None, procedure="notebook_procedures.part2_top5",
+        call = Call("part2_top5", None, procedure="section2_procedures.part2_top5",
                     args=(model_name, [IMAGE_FILES[key] for key in keys],
                           SQUEEZENET_WEIGHTS if weights is not None else None))
         outcome = run_calls(ws, [call], limits=rubric.PART1_SANDBOX_LIMITS)["part2_top5"]
