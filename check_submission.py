@@ -6,10 +6,8 @@ Usage (from the kit folder):
 
 It prints each problem it finds and exits with status 1, or prints a summary of what the zip holds and exits 0.
 
-The zip must hold exactly one folder, named after your uniqname, with these files directly inside it:
-
-    functions.py  layers.py  train.py  two_layer_net.py  checkpoint.pkl  part1.ipynb  part2.ipynb  part1_model.pt
-    img1.png  img2.png  features.py  part3.ipynb
+The zip must hold exactly one folder, named after your uniqname, with the files of PART_FILES below directly inside
+it (each with where it lives in the kit and how to make it).
 
 The folder must have the zip's name without `.zip` (jdoe.zip holds jdoe/), so that you hand in your own folder and
 not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks the folder against UNIQNAME instead.
@@ -38,54 +36,62 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-# The parts of the homework this kit has (the course staff choose them when they build the kit).
-PARTS = ('section1', 'section2', 'section3a', 'section3b', 'autograd')
-
-# Per part: each file handed in -> (where it lives in the kit, what a student does when it is missing).
-# make_submission.py reads this table too, so the two tools never disagree about the list.
+# Per part of the homework: each file handed in -> (where it lives in the kit, what a student does when it is
+# missing). make_submission.py reads this table too, so the two tools never disagree about the list.
+# generated: hand-in files (from the course's part declarations)
 PART_FILES = {
-    "section1": {
-        "functions.py": ("backprop/functions.py", "it comes with the kit and holds your backprop code, f1..f4"),
-        "layers.py": ("neuralnet/layers.py", "it comes with the kit and holds your layer code"),
-        "train.py": ("neuralnet/train.py", "it comes with the kit and holds your training code and hyper-parameters"),
-        "two_layer_net.py": ("neuralnet/two_layer_net.py", "it comes with the kit and holds your TwoLayerNet"),
-        "checkpoint.pkl": (
-            "neuralnet/checkpoint.pkl",
-            "run `python train.py` inside neuralnet/ to create neuralnet/checkpoint.pkl",
-        ),
+    'section1': {
+        'functions.py': ('backprop/functions.py',
+            'it comes with the kit and holds your backprop code, f1..f4'),
+        'layers.py': ('neuralnet/layers.py',
+            'it comes with the kit and holds your layer code'),
+        'train.py': ('neuralnet/train.py',
+            'it comes with the kit and holds your training code and hyper-parameters'),
+        'two_layer_net.py': ('neuralnet/two_layer_net.py',
+            'it comes with the kit and holds your TwoLayerNet'),
+        'checkpoint.pkl': ('neuralnet/checkpoint.pkl',
+            'run `python train.py` inside neuralnet/ to create neuralnet/checkpoint.pkl'),
     },
-    "section2": {
-        "part1.ipynb": ("part1.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
-        "part2.ipynb": ("part2.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
-        "part1_model.pt": (
-            "part1_model.pt",
-            "run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt",
-        ),
-        "img1.png": ("img1.png", "run part2.ipynb to the end; its predictions cell saves the images it classified"),
-        "img2.png": ("img2.png", "run part2.ipynb to the end; its predictions cell saves the images it classified"),
+    'section2': {
+        'part1.ipynb': ('part1.ipynb',
+            'it comes with the kit; hand it in run, with its outputs saved'),
+        'part2.ipynb': ('part2.ipynb',
+            'it comes with the kit; hand it in run, with its outputs saved'),
+        'part1_model.pt': ('part1_model.pt',
+            'run part1.ipynb to the end; its last cell saves your trained model as part1_model.pt'),
+        'img1.png': ('img1.png',
+            'run part2.ipynb to the end; its predictions cell saves the images it classified'),
+        'img2.png': ('img2.png',
+            'run part2.ipynb to the end; its predictions cell saves the images it classified'),
     },
-    # Extra credit: handed in under names of their own (neuralnet/ has an optim.py too); the stubs count as "not done".
-    "autograd": {
-        "autograd_tensor.py": ("autograd/tensor.py", "it comes with the kit (autograd/tensor.py), done or not"),
-        "autograd_nn.py": ("autograd/nn.py", "it comes with the kit (autograd/nn.py), done or not"),
-        "autograd_optim.py": ("autograd/optim.py", "it comes with the kit (autograd/optim.py), done or not"),
-        "test_autograd.py": ("autograd/test_autograd.py", "it comes with the kit and holds your tests, done or not"),
+    'section3a': {
+        'features.py': ('cnnfeatures/features.py',
+            'it comes with the kit and holds your feature extraction and class variances'),
+        'part3.ipynb': ('part3.ipynb',
+            'it comes with the kit; hand it in run, with its outputs and your answers'),
     },
-    "section3b": {
-        "models.py": ("smalldata/models.py", "it comes with the kit and holds your FC_only, Grayscale1Convolution "
-                                             "and CifarOneConv"),
-        "helpers.py": ("smalldata/helpers.py", "it comes with the kit and holds your class_subset, train_epochs, "
-                                               "accuracy and confusion"),
-        "part4.ipynb": ("part4.ipynb", "it comes with the kit; hand it in run, with its outputs saved"),
+    'section3b': {
+        'models.py': ('smalldata/models.py',
+            'it comes with the kit and holds your FC_only, Grayscale1Convolution and CifarOneConv'),
+        'helpers.py': ('smalldata/helpers.py',
+            'it comes with the kit and holds your class_subset, train_epochs, accuracy and confusion'),
+        'part4.ipynb': ('part4.ipynb',
+            'it comes with the kit; hand it in run, with its outputs saved'),
     },
-    "section3a": {
-        "features.py": ("cnnfeatures/features.py", "it comes with the kit and holds your feature extraction and "
-                        "class variances"),
-        "part3.ipynb": ("part3.ipynb", "it comes with the kit; hand it in run, with its outputs and your answers"),
+    'autograd': {
+        'autograd_tensor.py': ('autograd/tensor.py',
+            'it comes with the kit (autograd/tensor.py), done or not'),
+        'autograd_nn.py': ('autograd/nn.py',
+            'it comes with the kit (autograd/nn.py), done or not'),
+        'autograd_optim.py': ('autograd/optim.py',
+            'it comes with the kit (autograd/optim.py), done or not'),
+        'test_autograd.py': ('autograd/test_autograd.py',
+            'it comes with the kit and holds your tests, done or not'),
     },
 }
+# end generated: hand-in files
 
-KIT_SOURCES = {name: source for part in PARTS for name, source in PART_FILES[part].items()}
+KIT_SOURCES = {name: source for files in PART_FILES.values() for name, source in files.items()}
 REQUIRED_FILES = tuple(KIT_SOURCES)
 
 NOTEBOOKS = tuple(name for name in REQUIRED_FILES if name.endswith(".ipynb"))

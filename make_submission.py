@@ -4,11 +4,8 @@ Usage (from the kit folder, the one holding this file):
 
     python make_submission.py UNIQNAME [--out UNIQNAME.zip]
 
-It collects the files to hand in from their places in the kit (backprop/functions.py, neuralnet/layers.py,
-neuralnet/train.py, neuralnet/two_layer_net.py, neuralnet/checkpoint.pkl, part1.ipynb, part2.ipynb,
-part1_model.pt, img1.png, img2.png, and the extra credit's autograd/tensor.py, nn.py, optim.py, test_autograd.py as
-autograd_tensor.py, autograd_nn.py, autograd_optim.py, test_autograd.py; and those of every other enabled part: see
-PART_FILES in check_submission.py). When something is wrong it lists every problem it finds in one pass (files missing, with how to
+It collects the files to hand in from their places in the kit (PART_FILES in check_submission.py: each file, where
+it lives in the kit and how to make it; a file with a name of its own in the zip is renamed). When something is wrong it lists every problem it finds in one pass (files missing, with how to
 produce each, notebooks not run or ending in an error, empty files, a uniqname that is not one) and exits with
 status 1; otherwise it writes UNIQNAME.zip holding one folder UNIQNAME/ with those files and runs
 check_submission.py's checks on the zip.

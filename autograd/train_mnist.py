@@ -5,9 +5,9 @@ MNIST (downloaded when missing), with a progress bar and a plot of the loss.
     python train_mnist.py --dataset mnist        # MNIST, downloaded into DIR/MNIST/raw when it is not there
     python train_mnist.py --epochs 5 --lr 1e-3 --plot loss.png
 
-The data folder holds ``FashionMNIST/raw/*-ubyte.gz`` (the files part1.ipynb uses) or ``MNIST/raw/*-ubyte.gz``;
-``--data`` defaults to ``$DLKIT_DATA`` when set, else ``../data``. The reference framework reaches more than 85 %
-test accuracy on Fashion-MNIST within a few epochs. Uses numpy, tqdm and matplotlib only (no PyTorch).
+The data folder holds ``FashionMNIST/raw/*-ubyte.gz`` (the files torchvision downloads) or ``MNIST/raw/*-ubyte.gz``;
+``--data`` defaults to ``$DLKIT_DATA`` when set, else ``../data``. It prints the test accuracy (in percent) after
+each of its 5 epochs: the reference framework reached 85.1 % on Fashion-MNIST after the second (BENCHMARKS.md). Uses numpy, tqdm and matplotlib only (no PyTorch).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Where things live: the repository, the marked kit, build outputs, and the data (from one setting).
 
 Data setting: the environment variable ``DLKIT_DATA`` names the folder of offline data (``FashionMNIST/raw/*.gz``,
-``cifar-10-jpeg/``, ``imagenet_class_index.json``, ``make_cifar10_batches.py``). It defaults to ``../shared/data``
+``cifar-10-jpeg/``, ``make_cifar10_batches.py``, the ImageNet class index). It defaults to ``../shared/data``
 beside the repository when that folder exists. Data derived from it (the CIFAR-10 python batches, a writable copy of
 Fashion-MNIST, the grader's evaluation arrays) is built once into ``DLKIT_CACHE`` (default ``<repo>/.cache``).
 """
@@ -26,14 +26,14 @@ DIST = REPO / "dist"
 # The student README is kept beside the instructors' README.md under this name and ships as README.md in every kit.
 STUDENT_README = "STUDENT-README.md"
 KIT_RENAMES = {STUDENT_README: "README.md"}
-# Kit entries every part needs (the parts' own entries are listed with the parts in autograder/grading/rubric.py);
-# report/ holds the written report's templates (generated from rubric.REPORT by autograder/build/report.py).
-COMMON_KIT_ENTRIES = ("check_submission.py", "make_submission.py", STUDENT_README, "report")
+# Kit entries every part needs (each part's own are in its declaration, autograder/parts/<part>.py); report/ holds
+# the written report's templates (generated from the parts' report sections by autograder/build/report.py).
+COMMON_KIT_ENTRIES = ("check_submission.py", "make_submission.py", "download_cifar.sh", STUDENT_README, "report")
 
 
 def kit_entries(kit_dir: Optional[Path] = None) -> tuple:
     """The top-level names that make up the kit in ``kit_dir`` (default: the repository): the common entries plus
-    those of every part switched on in rubric.py. A generated kit (student tree, solution kit) has README.md where
+    those of every part switched on (autograder/parts). A generated kit (student tree, solution kit) has README.md where
     the source has STUDENT-README.md; both spellings are accepted, the source's README.md (instructors') is not."""
     from autograder.grading import rubric  # local import: rubric.py does not depend on the layout
     names = list(COMMON_KIT_ENTRIES)
@@ -140,8 +140,8 @@ def fashion_mnist_root() -> Optional[Path]:
     return target
 
 
-def imagenet_class_index() -> Optional[Path]:
-    """The Keras/torchvision ``imagenet_class_index.json`` from the data folder, or None."""
+def data_file(name: str) -> Optional[Path]:
+    """A file of the data folder, or None."""
     root = data_root()
-    path = root / "imagenet_class_index.json" if root else None
+    path = root / name if root else None
     return path if path is not None and path.is_file() else None

@@ -8,8 +8,8 @@ INPUT is what an instructor has at hand:
   ``submission_metadata.yml`` that names each folder's student(s); a ``submission_metadata.yml`` inside a folder
   works too.
 
-Every submission is graded exactly as ``grade`` grades one zip (a folder is zipped first, links left out, so the
-same safe extraction applies). Next to the CSV, in ``<csv stem>-regrade/``:
+Every submission is graded exactly as ``grade`` grades one (autograder.grading.submission.grade_path: a zip through
+the safe extraction, a folder copied with the same caps, links left out). Next to the CSV, in ``<csv stem>-regrade/``:
 
 * ``students/<student>/results.json`` and ``students/<student>/feedback.txt`` (what the student sees, then the
   hidden rows);
@@ -167,31 +167,15 @@ def find_submissions(folder: Path) -> List[Submission]:
     return unique
 
 
-def _zip_folder(folder: Path, zip_path: Path) -> Path:
-    """Zip a student folder (regular files only; links and the metadata file left out) for grade_zip."""
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_symlink() or not path.is_file() or path.name == METADATA:
-                continue
-            if any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(folder).parts):
-                continue
-            archive.write(path, path.relative_to(folder).as_posix())
-    return zip_path
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # grading
 
 
 def _grade_one(path: str, modules: Optional[List[str]]) -> Tuple[Optional[dict], str]:
     """Worker: (results or None, error text). Never raises."""
-    from autograder import cli
+    from autograder.grading import submission
     try:
-        source = Path(path)
-        if source.is_dir():
-            with tempfile.TemporaryDirectory(prefix="dlkit-regrade-") as tmp:
-                return cli.grade_zip(_zip_folder(source, Path(tmp) / "submission.zip"), modules=modules), ""
-        return cli.grade_zip(source, modules=modules), ""
+        return submission.grade_path(Path(path), modules=modules), ""
     except Exception as exc:  # one student's failure must not abort the batch: report it in their row
         traceback.print_exc(file=sys.__stderr__)
         return None, f"grading failed: {type(exc).__name__}: {exc}"
@@ -334,18 +318,18 @@ def similarity_report(submissions: Sequence[Submission], out_path: Path) -> Path
             target = base / "students" / sub.student
             target.mkdir(parents=True)
             if sub.path.is_dir():
-                _zip_folder(sub.path, base / f"{sub.student}.zip")
-                source = base / f"{sub.student}.zip"
+                for path in sorted(sub.path.rglob("*.py")):
+                    if path.is_file() and not path.is_symlink() and path.stat().st_size < 1_000_000:
+                        (target / path.name).write_bytes(path.read_bytes())
             else:
-                source = sub.path
-            try:
-                with zipfile.ZipFile(source) as archive:
-                    for info in archive.infolist():
-                        name = Path(info.filename).name
-                        if name.endswith(".py") and not info.is_dir() and info.file_size < 1_000_000:
-                            (target / name).write_bytes(archive.read(info))
-            except (zipfile.BadZipFile, OSError):
-                continue
+                try:
+                    with zipfile.ZipFile(sub.path) as archive:
+                        for info in archive.infolist():
+                            name = Path(info.filename).name
+                            if name.endswith(".py") and not info.is_dir() and info.file_size < 1_000_000:
+                                (target / name).write_bytes(archive.read(info))
+                except (zipfile.BadZipFile, OSError):
+                    continue
             dirs.append(str(target))
         # ignore_leaf: a student's files are not compared with each other, only across students
         detector = copydetect.CopyDetector(test_dirs=dirs, boilerplate_dirs=[str(starter)], extensions=["py"],

@@ -11,8 +11,8 @@ What counts, read from the source (``ast``, nothing is imported):
 * every import anywhere in the grading package (``autograder/grading``) and the entry modules the Gradescope run
   goes through: the grader, its harness and its trusted reference processes;
 * the module-level imports of the kit's Python files: the reference kit runs in the grader's trusted processes and
-  the given student files in the sandbox, both with the venv's interpreter. An import inside a function (train.py's
-  matplotlib for its plot) runs only when that function does, which grading never asks for.
+  the given student files in the sandbox, both with the venv's interpreter. An import inside a function (a training
+  script's matplotlib for its plot) runs only when that function does, which grading never asks for.
 """
 from __future__ import annotations
 

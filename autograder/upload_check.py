@@ -12,9 +12,9 @@ Two ways to set up the venv:
   full path that sees this environment's site-packages through a ``.pth`` file, instead of apt + pip;
 * ``install=True`` (``--install``, minutes): the real path Gradescope takes. ``setup.sh`` runs as on Gradescope: the
   image's ``/usr/bin/python3``, apt only for what it lacks, pip from the package index. The one step that needs more
-  than the package index is PyTorch's site (its CPU-only torch index and squeezenet's weights): when it cannot be
-  reached, torch comes from the package index and the weights from a local folder (``weights_dir``, or this machine's
-  torch cache) or are skipped, each with a note.
+  than the package index is PyTorch's site (its CPU-only torch index and the pretrained weights the parts' setup
+  fetches): when it cannot be reached, torch comes from the package index and the weights from a local folder
+  (``weights_dir``, or this machine's torch cache) or are skipped, each with a note.
 
 Everything else (permissions, the uid probe, the per-run uids, the grading) is the zip's own code either way. The
 same check inside Gradescope's base image, with its resource limits, is described in
@@ -107,7 +107,7 @@ def make_root(parent: Optional[Path] = None) -> Path:
 class Install:
     """``setup.sh``'s real install path (``--install``): what it is told about PyTorch's site, and why."""
     torch_index: Optional[str] = None  # None: setup.sh's default index; "": the package index's torch
-    weights_dir: Optional[Path] = None  # a folder holding squeezenet's weights file, copied instead of downloaded
+    weights_dir: Optional[Path] = None  # a folder of torch hub weight files, copied instead of downloaded
     skip_weights: bool = False
     notes: List[str] = field(default_factory=list)
 
@@ -121,6 +121,14 @@ def reachable(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
+def local_torch_checkpoints() -> Optional[Path]:
+    """This machine's torch hub checkpoints folder (where torchvision keeps downloaded weights), when it holds any."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME")
+                                                        or os.path.expanduser("~/.cache"), "torch")
+    folder = Path(home) / "hub" / "checkpoints"
+    return folder if folder.is_dir() and any(folder.iterdir()) else None
+
+
 def plan_install(weights_dir: Optional[Path] = None, torch_index: Optional[str] = None) -> Install:
     """How --install can run here: PyTorch's site when it answers, else the package index and local weights."""
     plan = Install(torch_index=torch_index, weights_dir=weights_dir)
@@ -130,16 +138,14 @@ def plan_install(weights_dir: Optional[Path] = None, torch_index: Optional[str] 
         plan.notes.append(f"{PYTORCH_SITE} cannot be reached from here: torch and torchvision install from the package "
                           "index (its CUDA build, larger) instead of PyTorch's CPU-only index")
     if weights_dir is None and not online:
-        # the grader's own lookup of the weights, here in this machine's torch cache
-        from autograder.grading.checks.section2_notebooks import SQUEEZENET_WEIGHTS, squeezenet_weights
-        cached = squeezenet_weights()
-        plan.weights_dir = cached.parent if cached is not None else None
+        plan.weights_dir = local_torch_checkpoints()
         if plan.weights_dir is None:
             plan.skip_weights = True
-            plan.notes.append(f"squeezenet1_1's weights cannot be downloaded and {SQUEEZENET_WEIGHTS} is not in this "
-                              "machine's torch cache: setup skips them (--weights DIR to provide them)")
+            plan.notes.append("pretrained weights cannot be downloaded and this machine's torch cache holds none: the "
+                              "parts' setup skips them (--weights DIR to provide them)")
         else:
-            plan.notes.append(f"squeezenet1_1's weights are copied from {plan.weights_dir} (no download)")
+            plan.notes.append(f"pretrained weights are copied from this machine's torch cache, {plan.weights_dir} "
+                              "(no download)")
     return plan
 
 
@@ -254,7 +260,7 @@ def check_upload(zip_path: Path, reference: Optional[Path], stub: Optional[Path]
         except UploadCheckError as exc:
             return [str(exc)]
         last = [line for line in log.strip().splitlines()
-                if line.startswith(("venv ", "weights: ", "imports ok", "sandbox ok", "autograder"))]
+                if line.startswith(("venv ", "setup of ", "imports ok", "sandbox ok", "autograder"))]
         out(f"setup.sh ({'install' if install else 'offline'}) passed in {time.monotonic() - start:.1f} s: "
             + " | ".join(last))
         for name, submission, expect_full in (("reference", reference, True), ("stub", stub, False)):

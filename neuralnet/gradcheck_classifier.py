@@ -18,7 +18,7 @@ from linear_classifier import LinearClassifier
 from two_layer_net import TwoLayerNet
 from utils import max_relative_error, numeric_gradient, rel_error, worst_entry_text
 
-# The grader's tolerance on the max relative error of one entry (autograder/grading/feedback.py TOL_EXACT) and on
+# The grader's tolerance on the max relative error of one entry (autograder/grading/compare.py TOL_EXACT) and on
 # the weights' statistics at initialization (section1_two_layer_net.py STD_TOL); tests/test_section1_kit.py checks that
 # they agree.
 GRADER_TOLERANCE = 1e-7

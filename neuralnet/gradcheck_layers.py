@@ -17,7 +17,7 @@ import numpy as np
 import layers
 from utils import max_relative_error, numeric_backward, numeric_gradient, rel_error, worst_entry_text
 
-# The grader's tolerance on the max relative error of one entry (autograder/grading/feedback.py TOL_EXACT;
+# The grader's tolerance on the max relative error of one entry (autograder/grading/compare.py TOL_EXACT;
 # tests/test_section1_kit.py checks that they agree).
 GRADER_TOLERANCE = 1e-7
 TOLERANCE = 1e-9  # overall relative difference of a correct float64 gradient: above it, a note (not a FAIL)

@@ -52,7 +52,28 @@ def fashion_mnist_root():
 
 @pytest.fixture(scope="session")
 def imagenet_class_index():
-    path = paths.imagenet_class_index()
+    path = paths.data_file("imagenet_class_index.json")
     if path is None:
         pytest.skip(paths.missing_data_reason("imagenet_class_index.json"))
     return path
+
+
+@pytest.fixture
+def patch_part(monkeypatch):
+    """``patch_part(key, **changes)``: the part's declaration replaced for this test (e.g. ``enabled=False``);
+    ``patch_part.row(item_id, **changes)``: one of its rows replaced (e.g. ``visibility="after_due_date"``)."""
+    import dataclasses
+
+    from autograder import parts
+
+    def patch(key, **changes):
+        monkeypatch.setitem(parts.PARTS, key, dataclasses.replace(parts.PARTS[key], **changes))
+
+    def row(item_id, **changes):
+        part = next(p for p in parts.PARTS.values() if item_id in p.rows)
+        rows = dict(part.rows)
+        rows[item_id] = dataclasses.replace(rows[item_id], **changes)
+        patch(part.key, rows=rows)
+
+    patch.row = row
+    return patch

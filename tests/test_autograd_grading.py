@@ -13,7 +13,7 @@ from autograder import paths
 from autograder.grading import rubric, runner
 
 MODULE = "autograd_framework"
-ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == MODULE]
+ITEMS = [k for k, item in rubric.RUBRIC.items() if item.check == MODULE]
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
 FILES = {"autograd/tensor.py": "autograd_tensor.py", "autograd/nn.py": "autograd_nn.py",
          "autograd/optim.py": "autograd_optim.py"}

@@ -1,6 +1,5 @@
 """The autograd kit files (autograd/): the generated stubs raise NotImplementedError naming what to write, the
 given plumbing still works in the stubs, and the files import numpy only (the Section 1 rule)."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,19 +76,6 @@ def test_stub_modules_and_optimizers_raise(stubs):
     for cls, name in ((optim.SGD, "SGD._update"), (optim.Adam, "Adam._adam"), (optim.AdamW, "AdamW._update")):
         with pytest.raises(NotImplementedError, match=name):
             cls([p], lr=0.1).step()
-
-
-def test_part_switches_off_in_rubric(monkeypatch):
-    from dataclasses import replace
-
-    from autograder.build import texts
-    from autograder.grading import rubric
-    assert "autograd" in paths.kit_entries()
-    assert any(p.parts[0] == "autograd" for p in markers.kit_files(paths.KIT))
-    monkeypatch.setitem(rubric.PARTS, "autograd", replace(rubric.PARTS["autograd"], enabled=False))
-    assert "autograd" not in paths.kit_entries()
-    assert not any(p.parts[0] == "autograd" for p in markers.kit_files(paths.KIT))
-    assert "autograd" not in texts._parts_line()
 
 
 def test_submission_names_do_not_collide_with_section1_files():

@@ -191,10 +191,10 @@ def test_kit_is_the_repository_top_level(tmp_path):
             == (paths.REPO / paths.STUDENT_README).read_text())
 
 
-def test_top_level_download_script_runs_the_handouts_script(tmp_path):
-    """download_cifar.sh at the top hands over to neuralnet/download_cifar.sh (here: batches already there)."""
+def test_top_level_download_script_downloads_into_the_kit_folder(tmp_path):
+    """download_cifar.sh at the top puts cifar-10-batches-py/ beside itself (here: batches already there)."""
     kits.build_student(tmp_path / "student")
-    batches = tmp_path / "student" / "neuralnet" / "cifar-10-batches-py"
+    batches = tmp_path / "student" / "cifar-10-batches-py"
     batches.mkdir()
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         (batches / name).write_bytes(b"x")
@@ -216,7 +216,8 @@ def test_reference_submission(tmp_path, cifar10_dir, fashion_mnist_root):
     """Builds the reference artifacts (minutes the first time, then cached by the kit's hash)."""
     built = kits.build_all(tmp_path / "dist", student_dir=tmp_path / "student")
     zip_path = built["reference-submission"]
-    check_submission = kits.load_check_submission(paths.KIT)
+    from autograder.grading.submission import load_check_submission
+    check_submission = load_check_submission(paths.KIT)
     names = sorted(_members(zip_path))
     assert names == sorted(f"{kits.REFERENCE_FOLDER}/{name}" for name in check_submission.REQUIRED_FILES)
     for name in check_submission.NOTEBOOKS:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli, paths
-from autograder.grading import rubric, runner
+from autograder.grading import rubric, runner, submission
 
 SUBMITTED = ("functions.py", "layers.py", "train.py", "two_layer_net.py")
 MODULE = "section1_layers"  # graded quickly; has a hidden item (2.7)
@@ -34,7 +34,7 @@ def _zip(folder: Path, zip_path: Path, top: str | None = None) -> Path:
 
 
 def _items(module: str) -> list:
-    return sorted(item.number for item in rubric.RUBRIC.values() if item.module == module)
+    return sorted(item.number for item in rubric.RUBRIC.values() if item.check == module)
 
 
 def test_grade_zip_end_to_end(student_tree, tmp_path):
@@ -48,7 +48,7 @@ def test_grade_zip_end_to_end(student_tree, tmp_path):
     assert sorted(t["number"] for t in results["tests"]) == _items(MODULE)
     assert results["score"] == 0  # the untouched starter earns nothing
     assert "Total: 0 /" in proc.stdout
-    hidden = [item.number for item in rubric.RUBRIC.values() if item.module == MODULE and item.visibility != "visible"]
+    hidden = [item.number for item in rubric.RUBRIC.values() if item.check == MODULE and item.visibility != "visible"]
     for number in hidden:
         assert f"  {number}  " not in proc.stdout  # hidden rows only with --show-hidden
     assert "Traceback" not in proc.stdout
@@ -101,11 +101,11 @@ def test_grade_zip_with_loose_files_is_graded_like_gradescope(student_tree, tmp_
         return real(folder, **kwargs)
 
     monkeypatch.setattr(runner, "grade_folder", recording)
-    results = cli.grade_zip(loose, tmp_path / "out" / "results.json", modules=[MODULE])
+    results = submission.grade_path(loose, tmp_path / "out" / "results.json", modules=[MODULE])
     runner.validate(results)
     assert graded == [sorted(SUBMITTED)]  # the submission root itself was graded
     assert "submission_error" not in results.get("extra_data", {})
-    assert cli.SUBMISSION_UNREADABLE not in (results.get("output") or "")
+    assert submission.SUBMISSION_UNREADABLE not in (results.get("output") or "")
     assert sorted(t["number"] for t in results["tests"]) == _items(MODULE)
 
 
@@ -115,9 +115,9 @@ def test_grade_zip_ignores_the_zip_name(tmp_path, monkeypatch):
     with zipfile.ZipFile(zip_path, "w") as archive:
         archive.writestr("asmith/layers.py", "x = 1\n")
     graded = []
-    monkeypatch.setattr(cli, "_grade_submission_folder",
-                        lambda folder, out_path, modules=None: graded.append(folder.name) or {"tests": []})
-    assert cli.grade_zip(zip_path) == {"tests": []}
+    monkeypatch.setattr(runner, "grade_folder",
+                        lambda folder, modules=None, **kw: graded.append(folder.name) or {"tests": []})
+    assert submission.grade_path(zip_path) == {"tests": []}
     assert graded == ["asmith"]
 
 
@@ -155,7 +155,7 @@ def test_run_writes_valid_results_when_the_grader_crashes(student_tree, tmp_path
     def crash(root_dir):
         raise RuntimeError("grader bug")
 
-    monkeypatch.setattr(cli, "run_gradescope", crash)
+    monkeypatch.setattr(submission, "run_gradescope", crash)
     assert cli.main(["run", "--root", str(root)]) == cli.EXIT_GRADER_FAILED
     results = json.loads((root / "results" / "results.json").read_text())
     runner.validate(results)

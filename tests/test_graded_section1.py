@@ -19,12 +19,13 @@ import numpy as np
 import pytest
 
 from autograder import paths
-from autograder.grading import feedback, rubric, runner
+from autograder.grading import compare, numpy_only, rubric, runner, scoring
+from autograder.grading.checks import section1_common as common
 from autograder.grading.checks import section1_training as graded_training
 from autograder.grading.harness import section1_procedures as procedures
 
 SECTION1_MODULES = ["section1_backprop", "section1_layers", "section1_two_layer_net", "section1_training"]
-SECTION1_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module in SECTION1_MODULES]
+SECTION1_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.check in SECTION1_MODULES]
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
 SECTION1_FILES = ("backprop/functions.py", "neuralnet/layers.py", "neuralnet/two_layer_net.py", "neuralnet/train.py")
 
@@ -193,7 +194,7 @@ def test_dynamic_forbidden_import_is_caught_in_the_sandbox(tmp_path, student_tre
     (sub / "cupy.py").write_text("VERSION = 'fake'\n")  # stands in for the real framework (no GPU library here)
     train = sub / "train.py"
     train.write_text("import importlib\n_accel = importlib.import_module('cu' + 'py')\n" + train.read_text())
-    assert feedback.forbidden_imports(train) == []
+    assert numpy_only.forbidden_imports(train, common.RULE) == []
     rows = grade(sub, student_tree, ["section1_training"])
     for item_id in ("training_step_own_model", "training_step_probe_model"):
         score, _, output = rows[item_id]
@@ -215,17 +216,16 @@ def test_forbidden_import_in_layers_is_named_in_the_tests_that_load_it(tmp_path,
 
 
 def test_reference_loads_under_private_names():
-    from autograder.grading import reference
     before = {name for name in ("layers", "classifier", "two_layer_net", "functions") if name in sys.modules}
-    net = reference.two_layer_net()
-    assert reference.layers().__name__.startswith("_dlkit_reference")
+    net = common.two_layer_net()
+    assert common.layers().__name__.startswith("_dlkit_reference")
     assert net.__name__.startswith("_dlkit_reference")
     after = {name for name in ("layers", "classifier", "two_layer_net", "functions") if name in sys.modules}
     assert after == before  # the flat names used while loading are gone again
-    scores, caches = reference.two_layer_scores(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), np.ones((4, 5)),
+    scores, caches = common.two_layer_scores(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), np.ones((4, 5)),
                                                 np.zeros(5))
     assert scores.shape == (2, 5) and np.allclose(scores, 12.0)
-    grads = reference.two_layer_grads(np.ones((2, 5)), caches)
+    grads = common.two_layer_grads(np.ones((2, 5)), caches)
     assert [g.shape for g in grads] == [(3, 4), (4,), (4, 5), (5,)]
 
 
@@ -298,12 +298,12 @@ def test_checkpoint_unloadable_or_wrong_gets_zero_with_reason(tmp_path, student_
     assert score == 0 and "not a TwoLayerNet checkpoint" in output
 
 
-def test_accuracy_fraction_is_linear_between_thresholds():
+def test_checkpoint_score_is_linear_between_thresholds():
     t = rubric.THRESHOLDS["checkpoint_accuracy"]
-    assert graded_training.accuracy_fraction(t["full"]) == 1.0
-    assert graded_training.accuracy_fraction(t["partial"]) == 0.0
-    assert graded_training.accuracy_fraction((t["full"] + t["partial"]) / 2) == pytest.approx(0.5)
-    assert graded_training.accuracy_fraction(t["partial"] - 5) == 0.0
+    assert scoring.threshold_score(t["full"], 10, t) == 10  # at the threshold: full credit (not strict)
+    assert scoring.threshold_score(t["partial"], 10, t) == 0.0
+    assert scoring.threshold_score((t["full"] + t["partial"]) / 2, 10, t) == pytest.approx(5.0)
+    assert scoring.threshold_score(t["partial"] - 5, 10, t) == 0.0
 
 
 def test_identify_two_layer_by_shape_with_ties_in_order():
@@ -319,17 +319,17 @@ def test_identify_two_layer_by_shape_with_ties_in_order():
 
 
 def test_feedback_messages():
-    assert feedback.compare_array(np.ones((2, 3)), np.ones((2, 3))) is None
-    assert feedback.compare_array(np.ones((2, 3)), None) == "returned None"
-    assert feedback.compare_array(np.arange(6.0).reshape(2, 3), np.ones((3, 2))) == "shape (3, 2) instead of (2, 3)"
-    assert feedback.compare_array(np.ones(2), np.array([1.0, np.nan])) == "contains nan (expected finite values)"
+    assert compare.compare_array(np.ones((2, 3)), np.ones((2, 3))) is None
+    assert compare.compare_array(np.ones((2, 3)), None) == "returned None"
+    assert compare.compare_array(np.arange(6.0).reshape(2, 3), np.ones((3, 2))) == "shape (3, 2) instead of (2, 3)"
+    assert compare.compare_array(np.ones(2), np.array([1.0, np.nan])) == "contains nan (expected finite values)"
     assert ("max relative error 3.3e-01 (tolerance 1e-07), at [1] expected 1, got 2"
-            == feedback.compare_array(np.ones(2), np.array([1.0, 2.0])))
-    assert feedback.compare_array(np.zeros((2, 3)), np.eye(2, 3)).endswith("at [0, 0] expected 0, got 1")
-    assert feedback.unpack((1, 2), ("grad_x", "grad_w", "grad_b"))[1] == (
+            == compare.compare_array(np.ones(2), np.array([1.0, 2.0])))
+    assert compare.compare_array(np.zeros((2, 3)), np.eye(2, 3)).endswith("at [0, 0] expected 0, got 1")
+    assert compare.unpack((1, 2), ("grad_x", "grad_w", "grad_b"))[1] == (
         "returned a tuple of 2 values instead of a tuple of 3 (grad_x, grad_w, grad_b)")
-    assert feedback.compare_scalar(1.0, np.array([1.0])) is None
-    checks = feedback.Checks("fc_backward")
+    assert compare.compare_scalar(1.0, np.array([1.0])) is None
+    checks = scoring.Checks("fc_backward")
     checks.add("grad_x", 1, None)
     checks.add("grad_w", 1, "fc_backward: grad_w wrong for x (4, 5), w (5, 3): max relative error 3.2e-01 "
                             "(tolerance 1e-07).")
@@ -341,44 +341,43 @@ def test_recognized_mistakes_are_named():
     """got.T == expected, got == -expected, got * N == expected and got == N * expected each get their own hint; a
     result wrong in any other way gets none."""
     e = np.arange(1.0, 16.0).reshape(5, 3)
-    assert feedback.compare_array(e, e.T).endswith(": it is the transpose of the expected (5, 3) result (check the "
+    assert compare.compare_array(e, e.T).endswith(": it is the transpose of the expected (5, 3) result (check the "
                                                    "order of the matrix product's factors and which of them is "
                                                    "transposed)")
     square = np.array([[1.0, 2.0], [3.0, 4.0]])
-    assert "it is the transpose of the expected (2, 2) result" in feedback.compare_array(square, square.T)
-    assert feedback.compare_array(e, -e).endswith(": it has the opposite sign of the expected result (every entry "
+    assert "it is the transpose of the expected (2, 2) result" in compare.compare_array(square, square.T)
+    assert compare.compare_array(e, -e).endswith(": it has the opposite sign of the expected result (every entry "
                                                   "negated)")
-    assert feedback.compare_scalar(2.5, -2.5).endswith(": it has the opposite sign of the expected value")
-    assert feedback.compare_array(e, e / 4, batch=4).endswith(
+    assert compare.compare_scalar(2.5, -2.5).endswith(": it has the opposite sign of the expected value")
+    assert compare.compare_array(e, e / 4, batch=4).endswith(
         ": it is the expected divided by the batch size N = 4: you averaged over the batch; sum over it instead")
-    assert feedback.compare_array(e, e * 4, batch=4).endswith(
+    assert compare.compare_array(e, e * 4, batch=4).endswith(
         ": it is N = 4 (the batch size) times the expected: you summed over the batch; average over it instead "
         "(divide by N)")
-    assert "you summed over the batch" in feedback.compare_scalar(2.5, 10.0, batch=4)
+    assert "you summed over the batch" in compare.compare_scalar(2.5, 10.0, batch=4)
     for got, batch in ((e / 4, None), (e * 2, 4), (e + 1, 4), (np.zeros_like(e), 4)):
-        reason = feedback.compare_array(e, got, batch=batch)
-        assert reason and not feedback.names_mistake(reason), reason
-    assert feedback.recognized_mistake(np.zeros(3), np.zeros(3)) is None
+        reason = compare.compare_array(e, got, batch=batch)
+        assert reason and not compare.names_mistake(reason), reason
+    assert compare.recognized_mistake(np.zeros(3), np.zeros(3)) is None
 
 
-def test_knock_on_causes_name_only_failed_upstream_roots(monkeypatch):
+def test_knock_on_causes_name_only_failed_upstream_roots():
     """A row names the upstream rows that failed and are not themselves knock-ons of another failure."""
-    from autograder.grading import checks
-    ctx = checks.GradingContext(submission_dir=Path("."), source_dir=paths.REPO)
-    monkeypatch.setattr(checks, "context", ctx)
-    ctx.results.update({"fc_forward": True, "fc_backward": False, "relu_forward": True, "relu_backward": True,
-                        "softmax_loss": True, "l2_regularization": True, "two_layer_forward": True,
-                        "two_layer_backward": False})
+    from autograder.grading.session import Session
+    session = Session(Path("."), paths.REPO)
+    session.results.update({"fc_forward": True, "fc_backward": False, "relu_forward": True, "relu_backward": True,
+                            "softmax_loss": True, "l2_regularization": True, "two_layer_forward": True,
+                            "two_layer_backward": False})
     line = "your fc_backward fails 2.2: fix that first (this check runs it, so its mistake shows here too)."
-    assert feedback.knock_on_causes("training_step_own_model") == [line]
-    assert feedback.knock_on_causes("two_layer_backward") == [line]
-    assert feedback.knock_on_causes("two_layer_forward") == []
-    assert feedback.knock_on_causes("layers_edge_cases", upstream=["relu_backward"]) == []
-    ctx.results["fc_backward"] = True  # now TwoLayerNet.backward is the cause
-    assert feedback.knock_on_causes("training_step_own_model") == [
+    assert scoring.knock_on_causes(session, "training_step_own_model") == [line]
+    assert scoring.knock_on_causes(session, "two_layer_backward") == [line]
+    assert scoring.knock_on_causes(session, "two_layer_forward") == []
+    assert scoring.knock_on_causes(session, "layers_edge_cases", upstream=["relu_backward"]) == []
+    session.results["fc_backward"] = True  # now TwoLayerNet.backward is the cause
+    assert scoring.knock_on_causes(session, "training_step_own_model") == [
         "your TwoLayerNet.backward fails 3.3: fix that first (this check runs it, so its mistake shows here too)."]
-    ctx.results.clear()  # nothing graded upstream (only this module ran): nothing is blamed
-    assert feedback.knock_on_causes("training_step_own_model") == []
+    session.results.clear()  # nothing graded upstream (only this module ran): nothing is blamed
+    assert scoring.knock_on_causes(session, "training_step_own_model") == []
 
 
 def test_load_by_shape_matches_live_arrays_in_dict_order():
@@ -397,8 +396,10 @@ def test_harness_procedures_hold_no_reference_code():
     text = Path(procedures.__file__).read_text()
     for marker in ("kit", "reference"):
         assert f"import {marker}" not in text and f"from {marker}" not in text
-    for marker in ("np.exp", "np.log", "np.maximum", "relu_forward(", "fc_forward("):
+    for marker in ("np.exp", "np.log", "np.maximum"):
         assert marker not in text, marker
+    # calling the student's module (module.fc_forward(...)) is what the harness is for; a function of its own is not
+    assert not re.search(r"(?<![.\w])(relu|fc)_(forward|backward)\(", text)
 
 
 def test_training_step_rule_is_stated_in_the_grader_the_local_check_and_the_readme(tmp_path):

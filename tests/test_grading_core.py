@@ -161,7 +161,7 @@ def test_workspace_flattens_and_overlays(given_tree, submission):
     (submission / "notes.txt").write_text("hi")
     (submission / ".DS_Store").write_bytes(b"\0")
     (submission / "link.py").symlink_to(given_tree / "neuralnet" / "layers.py")
-    ws = Workspace.for_submission(submission, given_tree)
+    ws = Workspace.for_part(rubric.PARTS["section1"], submission, given_tree)
     assert sorted(ws.files()) == ["functions.py", "given_helper.py", "layers.py", "notes.txt"]
     assert "return 1.0" in (ws.path / "functions.py").read_text()
     assert not any(p.is_symlink() for p in ws.path.iterdir())
@@ -172,7 +172,7 @@ def test_workspace_flattens_and_overlays(given_tree, submission):
 
 
 def test_run_calls_outcomes(given_tree, submission):
-    ws = Workspace.for_submission(submission, given_tree)
+    ws = Workspace.for_part(rubric.PARTS["section1"], submission, given_tree)
     x, w, b = np.ones((2, 3)), np.arange(12.0).reshape(3, 4), np.zeros(4)
     calls = [
         Call("ok", "layers", func="fc_forward", args=(x, w), kwargs={"b": b}),
@@ -213,7 +213,7 @@ def test_run_calls_outcomes(given_tree, submission):
 def test_import_errors_are_reported_with_file_and_line(given_tree, submission):
     (submission / "layers.py").write_text("import numpy as np\n\ndef f(:\n    pass\n")
     (submission / "functions.py").write_text("import numpy\nraise ValueError('at import')\n")
-    ws = Workspace.for_submission(submission, given_tree)
+    ws = Workspace.for_part(rubric.PARTS["section1"], submission, given_tree)
     out = run_calls(ws, [Call("a", "layers", func="f"), Call("b", "functions", func="f3", args=(1, 2, 1)),
                          Call("c", "functions", func="f3", args=(1, 2, 2))], limits=FAST)
     assert out["a"].status == "import_error" and "layers.py" in out["a"].message and "line 3" in out["a"].message
@@ -223,7 +223,7 @@ def test_import_errors_are_reported_with_file_and_line(given_tree, submission):
 
 def test_hang_at_import_marks_every_call_of_that_module(given_tree, submission):
     (submission / "functions.py").write_text("while True:\n    pass\n")
-    ws = Workspace.for_submission(submission, given_tree)
+    ws = Workspace.for_part(rubric.PARTS["section1"], submission, given_tree)
     calls = [Call("f3a", "functions", func="f3", args=(1.0, 2.0, 1)),
              Call("fwd", "layers", func="fc_forward", args=(np.ones((1, 1)), np.ones((1, 1)), np.ones(1))),
              Call("f3b", "functions", func="f3", args=(1.0, 2.0, 2))]
@@ -231,7 +231,7 @@ def test_hang_at_import_marks_every_call_of_that_module(given_tree, submission):
     assert out["f3a"].status == "timeout" and "importing" in out["f3a"].message
     assert out["f3b"].status == "timeout"
     assert out["fwd"].status == "ok"
-    again = run_calls(Workspace.for_submission(submission, given_tree), calls[:1], limits=FAST)
+    again = run_calls(Workspace.for_part(rubric.PARTS["section1"], submission, given_tree), calls[:1], limits=FAST)
     assert again["f3a"].status == "timeout"  # remembered: the second batch does not wait again
 
 
@@ -240,15 +240,15 @@ def test_run_calls_is_deterministic(given_tree, submission):
              Call("broken", "layers", func="broken", args=([1],)),
              Call("die", "layers", func="die"),
              Call("stub", "layers", func="stub", args=(0,))]
-    first = run_calls(Workspace.for_submission(submission, given_tree), calls, limits=FAST)
-    second = run_calls(Workspace.for_submission(submission, given_tree), calls, limits=FAST)
+    first = run_calls(Workspace.for_part(rubric.PARTS["section1"], submission, given_tree), calls, limits=FAST)
+    second = run_calls(Workspace.for_part(rubric.PARTS["section1"], submission, given_tree), calls, limits=FAST)
     for key in first:
         assert first[key].status == second[key].status and first[key].message == second[key].message
     np.testing.assert_array_equal(first["ok"].value[0], second["ok"].value[0])
 
 
 def test_run_calls_refuses_duplicate_ids(given_tree, submission):
-    ws = Workspace.for_submission(submission, given_tree)
+    ws = Workspace.for_part(rubric.PARTS["section1"], submission, given_tree)
     with pytest.raises(ValueError):
         run_calls(ws, [Call("a", "layers", func="stub"), Call("a", "layers", func="stub")])
 
@@ -278,8 +278,8 @@ def test_every_rubric_item_has_exactly_one_graded_test_and_vice_versa():
     missing = sorted(set(rubric.RUBRIC) - set(ids))
     assert not missing, f"rubric items without a graded test: {missing}"
     for item_id, test, module in methods:
-        assert rubric.RUBRIC[item_id].module == module, f"{test} grades {item_id}, whose rubric module is " \
-                                                        f"{rubric.RUBRIC[item_id].module}"
+        assert rubric.RUBRIC[item_id].check == module, f"{test} grades {item_id}, whose rubric module is " \
+                                                        f"{rubric.RUBRIC[item_id].check}"
 
 
 def test_graded_decorator_takes_everything_from_the_rubric():
@@ -303,12 +303,12 @@ def test_graded_decorator_takes_everything_from_the_rubric():
 FAKE_LAYERS_TESTS = '''
 import unittest
 from autograder.grading.checks import GradedTestCase, graded
-from autograder.grading.student_code import Call, run_calls
+from autograder.grading.student_code import Call
 
 class LayerChecks(GradedTestCase):
     @graded("fc_forward")
     def test_partial(self, set_score=None):
-        out = run_calls(self.workspace(), [Call("v", "layers", func="fc_forward", args=(1.0, 2.0, 3.0))])["v"]
+        out = self.run_student([Call("v", "layers", func="fc_forward", args=(1.0, 2.0, 3.0))])["v"]
         self.assertEqual(out.status, "ok", out.message)
         set_score(1.5)
 
@@ -393,7 +393,7 @@ def test_runner_scores_every_item_once_with_reasons(fake_graded, given_tree, sub
     assert "grader_failed" not in results["extra_data"]
     rows = {t["number"]: t for t in results["tests"]}
     expected = {i for i, item in rubric.RUBRIC.items()
-                if item.module in ("section1_layers", "section1_two_layer_net", "section1_training")}
+                if item.check in ("section1_layers", "section1_two_layer_net", "section1_training")}
     assert len(results["tests"]) == len(expected)
     assert sorted(rows) == sorted(rubric.RUBRIC[i].number for i in expected)
     numbers = [t["number"] for t in results["tests"]]

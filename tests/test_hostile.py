@@ -89,7 +89,7 @@ HOSTILE = {
         "def f3_y2(s1, s2):\n    return f3(s1, s2, 2)\n"
         "def f4(*args):\n    return 0.0, (0.0,) * len(args)\n"),
     # Import the grader's own package from the source tree, disarm its validation and take the reference solution
-    # through the grader's loader (reference.functions() loads kit/backprop/functions.py).
+    # through the grader's loader (reference.load("backprop", "functions") loads kit/backprop/functions.py).
     "patch_grader": (
         "import sys\n"
         f"sys.path.insert(0, {str(paths.REPO)!r})\n"
@@ -97,7 +97,7 @@ HOSTILE = {
         "    import autograder.grading.runner as runner\n"
         "    runner.validate = lambda results: None\n"
         "    from autograder.grading import reference\n"
-        "    _solution = reference.functions()\n"
+        "    _solution = reference.load(\"backprop\", \"functions\")\n"
         "    f1, f2, f3, f3_y1, f3_y2, f4 = (_solution.f1, _solution.f2, _solution.f3, _solution.f3_y1,\n"
         "                                   _solution.f3_y2, _solution.f4)\n"
         "except Exception:\n"
@@ -125,7 +125,7 @@ def make_submission(student_tree: Path, folder: Path, replace: dict) -> Path:
 
 
 def items_of(module: str) -> dict:
-    return {item.number: item_id for item_id, item in rubric.RUBRIC.items() if item.module == module}
+    return {item.number: item_id for item_id, item in rubric.RUBRIC.items() if item.check == module}
 
 
 def check_results(results: dict, out_path: Path, modules) -> None:

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from autograder.grading import rubric
-from autograder.grading.checks import section2_notebooks as graded
+from autograder.grading import section2_export, section2_imagenet
 from autograder.grading.runner import grade_folder
 
 import notebook_fakes as fakes
@@ -28,7 +28,7 @@ def _grade(folder) -> dict:
 
 @pytest.fixture(scope="module")
 def test_set(fashion_mnist_root):
-    found = graded.fashion_mnist_test_set(None)
+    found = section2_export.fashion_mnist_test_set(None)
     if found is None:
         pytest.skip("the grader's Fashion-MNIST evaluation arrays are not available")
     return found
@@ -242,9 +242,9 @@ def test_graph_problems_accepts_the_reference_kind_of_network():
     graph = {"ops": ["aten::_convolution", "aten::batch_norm", "aten::relu_", "aten::max_pool2d", "aten::flatten",
                      "aten::linear", "aten::dropout", "aten::contiguous", "prim::Constant", "prim::ListConstruct"],
              "parameters": 421_642, "constant_elements": 421_642 + 384}
-    assert graded.graph_problems(graph) == []
+    assert section2_export.graph_problems(graph) == []
     graph["ops"].append("aten::sort")
-    assert "aten::sort" in graded.graph_problems(graph)[0]
+    assert "aten::sort" in section2_export.graph_problems(graph)[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -320,8 +320,8 @@ def test_part2_predictions_the_network_does_not_make_earn_nothing(tmp_path, part
 def test_part2_squeezenet_path_where_its_weights_exist(tmp_path, part2_images):
     """torchvision's squeezenet1_1 (the notebook's first choice) is classified again the same way, when this machine
     has its ImageNet weights (Gradescope's setup can fetch them)."""
-    if graded.squeezenet_weights() is None:
-        pytest.skip(f"torchvision's {graded.SQUEEZENET_WEIGHTS} is not in this machine's torch cache (offline)")
+    if section2_imagenet.squeezenet_weights() is None:
+        pytest.skip(f"torchvision's {section2_imagenet.SQUEEZENET_WEIGHTS} is not in this machine's torch cache (offline)")
     images, _ = part2_images
     truth = fakes.true_top5(images, SQUEEZENET)
     nb = fakes.executed_reference("part2.ipynb", fakes.part2_outputs(

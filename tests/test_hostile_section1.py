@@ -14,6 +14,8 @@ import pytest
 
 from autograder import paths
 from autograder.grading import rubric, runner
+from autograder.grading import numpy_only
+from autograder.grading.checks import section1_common as common
 from autograder.grading.checks import section1_layers as graded_layers
 
 KIT_FILES = {"functions.py": paths.KIT / "backprop" / "functions.py",
@@ -40,7 +42,7 @@ def rows_of(folder: Path, module: str, student_tree: Path) -> dict:
     """rubric id -> results.json row, for one graded module."""
     results = runner.grade_folder(folder, modules=[module], given_dir=student_tree)
     runner.validate(results)
-    ids = {item.number: item_id for item_id, item in rubric.RUBRIC.items() if item.module == module}
+    ids = {item.number: item_id for item_id, item in rubric.RUBRIC.items() if item.check == module}
     return {ids[t["number"]]: t for t in results["tests"]}
 
 
@@ -239,7 +241,7 @@ HIDDEN_IMPORT = ("    grad_x = grad_out * (x > 0)\n",
 def test_framework_loaded_inside_a_function_zeroes_the_file(tmp_path, student_tree, monkeypatch):
     """A watched module (here sqlite3 stands for a framework: it is installed and quick to import) loaded by
     relu_backward through a built name: the call that loaded it fails and the whole file scores 0."""
-    monkeypatch.setattr(rubric, "FORBIDDEN_IN_SECTION1", rubric.FORBIDDEN_IN_SECTION1 + ("sqlite3",))
+    monkeypatch.setattr(common, "RULE", numpy_only.Rule("Section 1", numpy_only.FRAMEWORKS + ("sqlite3",)))
     folder = submission(tmp_path / "hidden", edits={"layers.py": [HIDDEN_IMPORT]})
     rows = rows_of(folder, "section1_layers", student_tree)
     for item_id, row in rows.items():
@@ -260,7 +262,7 @@ def test_framework_import_attempt_by_built_name_is_caught(tmp_path, student_tree
 
 def test_probe_process_watches_frameworks_too(tmp_path, student_tree, monkeypatch):
     """training_step loading a watched module in the probe model's own process (4.2) zeroes train.py too."""
-    monkeypatch.setattr(rubric, "FORBIDDEN_IN_SECTION1", rubric.FORBIDDEN_IN_SECTION1 + ("sqlite3",))
+    monkeypatch.setattr(common, "RULE", numpy_only.Rule("Section 1", numpy_only.FRAMEWORKS + ("sqlite3",)))
     text = KIT_FILES["train.py"].read_text().replace(
         "def training_step(model, X_batch, y_batch, reg):\n",
         "def training_step(model, X_batch, y_batch, reg):\n    if len(X_batch) == 6:\n"
@@ -273,7 +275,7 @@ def test_probe_process_watches_frameworks_too(tmp_path, student_tree, monkeypatc
 
 def test_framework_hidden_after_loading_is_still_caught(tmp_path, student_tree, monkeypatch):
     """Loading a watched module, then deleting it from sys.modules and removing the watch: still caught."""
-    monkeypatch.setattr(rubric, "FORBIDDEN_IN_SECTION1", rubric.FORBIDDEN_IN_SECTION1 + ("sqlite3",))
+    monkeypatch.setattr(common, "RULE", numpy_only.Rule("Section 1", numpy_only.FRAMEWORKS + ("sqlite3",)))
     hide = ("    grad_x = grad_out * (x > 0)\n",
             "    import sys\n    __import__('sqli' + 'te3')\n"
             "    for _name in [n for n in sys.modules if n.split('.')[0] == 'sqlite3']:\n"

@@ -20,7 +20,7 @@ from autograder import paths
 from autograder.build import reference_artifacts
 from autograder.build.markers import strip_notebook
 from autograder.grading import rubric
-from autograder.grading.checks import section2_notebooks as graded_notebooks
+from autograder.grading import notebooks, scoring, section2_export, section2_imagenet
 from autograder.grading.runner import grade_folder
 
 import notebook_fakes as fakes
@@ -102,33 +102,33 @@ def test_inspect_notebook_finds_errors_unexecuted_cells_figures_and_text():
     ])
     nb.cells.append(nbformat.v4.new_code_cell("y = 2"))  # never run
     nb.cells.append(nbformat.v4.new_code_cell("   "))  # empty: does not need to run
-    report = graded_notebooks.inspect_notebook(nb)
+    report = notebooks.inspect_notebook(nb)
     assert report.code_cells == 5 and report.images == 2 and report.tiny_images == 2
     assert report.unexecuted == [4]
     assert report.errors == ["code cell 3: ValueError: bad shape"]
     assert "Trainable params" in report.text
-    problems = graded_notebooks.execution_problems(report)
+    problems = notebooks.execution_problems(report)
     assert len(problems) == 2 and "4" in problems[0] and "ValueError" in problems[1]
 
 
 def test_parse_predictions_reads_the_printed_lines():
     text = ("img1 (coffee) top 5:\n    espresso 0.957\nimg1 (coffee): espresso (p = 0.96)\n"
             "img2 (my photo): tabby, tabby cat (p = 0.62)\n")
-    assert graded_notebooks.parse_predictions(text) == {
+    assert section2_imagenet.parse_predictions(text) == {
         "img1": ("coffee", "espresso", 0.96), "img2": ("my photo", "tabby, tabby cat", 0.62)}
-    assert graded_notebooks.parse_predictions("img1 (coffee): espresso\n") == {}
+    assert section2_imagenet.parse_predictions("img1 (coffee): espresso\n") == {}
 
 
 @pytest.mark.parametrize("accuracy, expected", [
     (92.0, 10.0), (85.01, 10.0), (85.0, 9.99), (77.5, 5.0), (70.0, 0.0), (69.99, 0.0), (10.0, 0.0)])
 def test_accuracy_score_thresholds(accuracy, expected):
-    score = graded_notebooks.accuracy_score(accuracy, 10.0, {"full": 85.0, "partial": 70.0, "strict": True})
+    score = scoring.threshold_score(accuracy, 10.0, {"full": 85.0, "partial": 70.0, "strict": True})
     assert score == pytest.approx(expected, abs=1e-9)
 
 
 def test_error_output_loses_the_executed_points(tmp_path, fashion_mnist_root):
     fakes.traced_export(tmp_path / "part1_model.pt", "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))")
-    test_set = graded_notebooks.fashion_mnist_test_set(None)
+    test_set = section2_export.fashion_mnist_test_set(None)
     parameters, accuracy = fakes.export_facts(tmp_path / "part1_model.pt", *test_set)
     outputs = fakes.part1_outputs(parameters, accuracy)
     fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
@@ -182,7 +182,7 @@ def test_export_with_wrong_output_shape_is_reported(tmp_path, fashion_mnist_root
     subprocess.run([sys.executable, "-W", "ignore", "-c", script, str(tmp_path / "part1_model.pt")], check=True)
     results = _grade(tmp_path)
     assert results["part1_accuracy"]["score"] == 0.0
-    assert f"expected ({graded_notebooks.PART1_CHUNK}, 10)" in results["part1_accuracy"]["output"]
+    assert f"expected ({section2_export.PART1_CHUNK}, 10)" in results["part1_accuracy"]["output"]
 
 
 def test_non_torchscript_model_file_is_reported(tmp_path, fashion_mnist_root):
@@ -213,17 +213,17 @@ def test_reference_notebooks_execute_offline_and_write_their_outputs(executed_ki
     for name in ("img1.png", "img2.png"):  # the images part2 classified, handed in
         assert (root / "part2" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     for step in ("part1", "part2"):
-        report = graded_notebooks.inspect_notebook(nbformat.read(str(root / step / f"{step}.ipynb"), as_version=4))
-        assert graded_notebooks.execution_problems(report) == [], step
-    part1 = graded_notebooks.inspect_notebook(nbformat.read(str(root / "part1" / "part1.ipynb"), as_version=4))
+        report = notebooks.inspect_notebook(nbformat.read(str(root / step / f"{step}.ipynb"), as_version=4))
+        assert notebooks.execution_problems(report) == [], step
+    part1 = notebooks.inspect_notebook(nbformat.read(str(root / "part1" / "part1.ipynb"), as_version=4))
     if part1_executed_here:  # capped; make's build is not, and keeps no part1.png
         assert (root / "part1" / "part1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "2 epochs" in part1.text  # the PART1_MAX_EPOCHS cap took effect
     assert "Warning" not in part1.text, "part1's saved outputs carry a warning (issue 8)"
     assert part1.images >= 3  # sample images, accuracy per epoch, confusion matrix
-    part2 = graded_notebooks.inspect_notebook(nbformat.read(str(root / "part2" / "part2.ipynb"), as_version=4))
+    part2 = notebooks.inspect_notebook(nbformat.read(str(root / "part2" / "part2.ipynb"), as_version=4))
     assert "model: " in part2.text
-    predictions = graded_notebooks.parse_predictions(part2.text)
+    predictions = section2_imagenet.parse_predictions(part2.text)
     assert predictions["img1"][:2] == ("coffee", "espresso")  # a sensible prediction
     assert predictions["img2"][0] == "astronaut"
 

@@ -503,7 +503,7 @@ def load_by_path(path: Path, name: str):
 
 def test_local_tolerances_are_the_graders():
     """The kit cannot import the autograder (not shipped): its copies of the grader's numbers must agree."""
-    from autograder.grading import feedback
+    from autograder.grading import compare as feedback
     from autograder.grading.checks import section1_backprop as graded_backprop
     from autograder.grading.checks import section1_two_layer_net as graded_net
 

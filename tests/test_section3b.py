@@ -151,7 +151,7 @@ def test_stubs_raise_not_implemented(tmp_path):
 
 from autograder.grading import rubric, runner  # noqa: E402
 
-SMALLDATA_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.module == "section3b_smalldata"]
+SMALLDATA_ITEMS = [k for k, item in rubric.RUBRIC.items() if item.check == "section3b_smalldata"]
 NOTEBOOK_ROW = "smalldata_notebook"
 CODE_ITEMS = [k for k in SMALLDATA_ITEMS if k != NOTEBOOK_ROW]  # the notebook row is tested on its own below
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}

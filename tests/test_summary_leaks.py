@@ -7,7 +7,6 @@ be identical.
 """
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
@@ -53,15 +52,15 @@ def test_hidden_row_result_does_not_leak(graded_pair):
     assert hidden_row["score"] < hidden_row["max_score"]  # the two submissions do differ, in the hidden row only
     assert {t["number"]: t["score"] for t in right["tests"]}[hidden_row["number"]] == hidden_row["max_score"]
     assert _student_view(right) == _student_view(wrong)
-    assert "1 check is hidden" in right["output"]
+    hidden = sum(1 for item in rubric.RUBRIC.values() if item.check == "section1_layers" and item.visibility == "hidden")
+    assert f"{runner.count_phrase(hidden)} hidden" in right["output"]
     total_visible = sum(t["max_score"] for t in right["tests"] if t["visibility"] == "visible")
     assert f"/ {runner.format_score(total_visible)}." in right["output"]
     assert f"/ {runner.format_score(sum(t['max_score'] for t in right['tests']))}." not in right["output"]
 
 
-def test_after_due_date_row_is_worded_as_such_and_does_not_leak(student_tree, tmp_path, monkeypatch):
-    monkeypatch.setitem(rubric.RUBRIC, HIDDEN_ID, dataclasses.replace(rubric.RUBRIC[HIDDEN_ID],
-                                                                      visibility="after_due_date"))
+def test_after_due_date_row_is_worded_as_such_and_does_not_leak(student_tree, tmp_path, patch_part):
+    patch_part.row(HIDDEN_ID, visibility="after_due_date")
     views = []
     for bug in (False, True):
         results = runner.grade_folder(_layers_submission(tmp_path / f"s{bug}", bug), modules=["section1_layers"],

@@ -9,7 +9,7 @@ dist/ after :func:`build_all`:
 
       setup.sh  run_autograder        (0755, LF) from autograder/gradescope/
       autograder/                     the instructor package (no caches)
-      backprop/ neuralnet/ part1.ipynb ...   the reference kit (the grader's reference computations)
+      <the kit's entries>             the reference kit (the grader's reference computations)
       student/                        the generated student tree (given files copied into every workspace)
       eval/                           cifar10_test.npz, fashion_mnist_test.npz (see autograder/eval_data.py)
 
@@ -21,16 +21,14 @@ Every zip is deterministic: members sorted, one fixed timestamp, Unix modes kept
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import stat
 import tempfile
 import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, List, Tuple, Union
 
-from autograder import eval_data, paths
+from autograder import eval_data, parts, paths
 from autograder.build import markers
 
 STUDENT_TREE = paths.REPO / "build" / "student"
@@ -44,6 +42,7 @@ GRADESCOPE_SCRIPTS = ("setup.sh", "run_autograder")
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # every member's timestamp, so two builds of the same sources are byte-identical
 _SKIP_PACKAGE_DIRS = frozenset({"__pycache__", ".pytest_cache", ".ipynb_checkpoints"})
 _STORED_SUFFIXES = (".npz", ".gz", ".zip", ".pt", ".png", ".jpg")
+_INSTRUCTOR_DOCS = ("autograder/gradescope/README.md",)  # read in the repository, not needed by the autograder
 
 # One zip member: (name inside the zip, file contents, Unix permission bits)
 Member = Tuple[str, bytes, int]
@@ -107,26 +106,19 @@ def _write_zip(path: Path, members: List[Member]) -> Path:
     return path
 
 
-def load_check_submission(kit_dir: Path) -> ModuleType:
-    """The kit's check_submission.py, imported by path (it is a student script, not part of a package)."""
-    path = kit_dir / "check_submission.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the submission's file list (REQUIRED_FILES) comes from it")
-    spec = importlib.util.spec_from_file_location("dlkit_check_submission", path)
-    assert spec is not None and spec.loader is not None  # a .py path always gives a loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _package_members() -> List[Member]:
-    """The autograder package: sources and data files, without caches."""
+    """The autograder package: sources and data files, without caches, docs, or the files of switched-off parts
+    (``parts.owner``): a part that is off leaves nothing behind in the autograder."""
     package = paths.REPO / "autograder"
+    enabled = {part.key for part in parts.enabled()}
     members = []
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(paths.REPO)
         if (not path.is_file() or path.is_symlink() or any(part in _SKIP_PACKAGE_DIRS for part in relative.parts)
-                or path.suffix in (".pyc", ".pyo")):
+                or path.suffix in (".pyc", ".pyo") or relative.as_posix() in _INSTRUCTOR_DOCS):
+            continue
+        owner = parts.owner(path)
+        if owner is not None and owner not in enabled:
             continue
         members.append((relative.as_posix(), path.read_bytes(), _mode(path)))
     return members
@@ -142,7 +134,8 @@ def _autograder_members(student_dir: Path, eval_dir: Path) -> List[Member]:
     members += _package_members()
     members += _tree_members(paths.KIT, "", markers.kit_files(paths.KIT))
     members += _tree_members(student_dir, "student/", markers.kit_files(student_dir))
-    for name in (eval_data.CIFAR10_FILE, eval_data.FASHION_MNIST_FILE):
+    needed = sorted({dataset for part in parts.enabled() for dataset in part.eval_data})
+    for name in (eval_data.FILES[dataset] for dataset in needed):
         source = eval_dir / name
         if not source.is_file():
             raise FileNotFoundError(f"evaluation file {name} could not be built: "
@@ -205,6 +198,7 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
     from autograder.build import texts
     for relative in texts.sync():  # texts that show rubric.py's numbers, rewritten before anything is built
         print(f"regenerated from rubric.py: {relative}")
+    from autograder.grading.submission import load_check_submission
     check_submission = load_check_submission(kit)
     required: Tuple[str, ...] = tuple(check_submission.REQUIRED_FILES)
     kit_sources: Dict[str, str] = {name: check_submission.KIT_SOURCES[name][0] for name in required}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import fnmatch
 import io
 import os
 import re
@@ -47,10 +48,10 @@ _MARKER = re.compile(r"^(?P<indent>[ \t]*)# (?P<kind>BEGIN SOLUTION|END SOLUTION
 # IPython syntax that is not Python (line magics, shell escapes, help): masked before parsing a notebook cell.
 _IPYTHON_LINE = re.compile(r"^[ \t]*[%!?]")
 
-# Run outputs and caches that never go into a kit (relative names, matched against every path component).
+# Run outputs and caches that never go into a kit (relative names, matched against every path component), besides
+# each part's own run outputs (Part.run_outputs, and the files it hands in that a run makes).
 SKIP_DIR_NAMES = frozenset({"__pycache__", ".ipynb_checkpoints", ".pytest_cache", "cifar-10-batches-py", "data"})
-SKIP_FILE_NAMES = frozenset({"checkpoint.pkl", "plot.pdf", "part1_model.pt", "part1.png", "img1.png", "img2.png",
-                             ".DS_Store"})
+SKIP_FILE_NAMES = frozenset({".DS_Store"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
@@ -346,13 +347,20 @@ def strip_notebook(nb: nbformat.NotebookNode, filename: Union[str, os.PathLike])
     return out
 
 
+def _run_output_patterns() -> tuple:
+    from autograder import parts  # local import: the stripper itself does not depend on the parts
+    return tuple(pattern for part in parts.PARTS.values() for pattern in part.run_outputs
+                 + tuple(h.name for h in part.hand_in if h.made_by_run))
+
+
 def is_skipped(relative: Path) -> bool:
     """Whether a path inside the kit is a run output or cache that never goes into a kit."""
     parts = relative.parts
     if any(part in SKIP_DIR_NAMES for part in parts[:-1]):
         return True
     name = parts[-1]
-    return name in SKIP_DIR_NAMES or name in SKIP_FILE_NAMES or name.endswith(SKIP_SUFFIXES)
+    return (name in SKIP_DIR_NAMES or name in SKIP_FILE_NAMES or name.endswith(SKIP_SUFFIXES)
+            or any(fnmatch.fnmatchcase(name, pattern) for pattern in _run_output_patterns()))
 
 
 def kit_files(src_dir: Union[str, os.PathLike]) -> List[Path]:
@@ -394,7 +402,7 @@ def build_student_tree(src_dir: Union[str, os.PathLike], dst_dir: Union[str, os.
     """Write the student version of the kit at ``src_dir`` into ``dst_dir`` (replaced as a whole).
 
     .py files and notebooks are stripped, every other file is copied byte for byte; file modes are kept. Run
-    outputs (checkpoint.pkl, plot.pdf, part1_model.pt, part1.png, cifar-10-batches-py/, data/) and caches are left
+    outputs (each part's run outputs, cifar-10-batches-py/, data/: see is_skipped) and caches are left
     out. The tree is written to a temporary sibling first, so a failed build leaves no half-written ``dst_dir``.
 
     Returns:

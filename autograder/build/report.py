@@ -1,10 +1,12 @@
 """The written report: its Markdown and LaTeX templates (shipped in the student kit under report/) and the manual
-grading rubric for instructors (docs/manual-rubric.md), all three generated from the one list ``rubric.REPORT``.
+grading rubric for instructors (docs/manual-rubric.md), all three generated from the enabled parts' ``report``
+sections (``ReportItem`` in autograder/parts/<part>.py).
 
 The templates' sections and the manual rubric's items are the same, in the same order, with the same points, so the
 Gradescope PDF assignment's outline can be set up from docs/manual-rubric.md (one question per item) and a student's
-PDF made from the template maps onto it page by page. ``python -m autograder build`` regenerates them
-(autograder/build/texts.py); tests/test_report.py checks that they match.
+PDF made from the template maps onto it page by page. Each section shows its figures (a box saying which file to add
+while one is missing, so the LaTeX template compiles as shipped), then its body. ``python -m autograder build``
+regenerates them (autograder/build/texts.py); tests/test_report.py checks that they match.
 """
 from __future__ import annotations
 
@@ -14,14 +16,6 @@ from autograder.grading import rubric
 
 HEADER = ("The homework report: fill in every section, in this order (the Gradescope outline follows it), and hand in "
           "the PDF.")
-
-
-def _overfit() -> str:
-    return f"{rubric.OVERFIT_TRAIN_ACCURACY:g} %"
-
-
-def _best() -> str:
-    return f"{rubric.THRESHOLDS['checkpoint_accuracy']['full']:g} %"
 
 
 def section_title(item: rubric.ReportItem) -> str:
@@ -38,78 +32,30 @@ def template_markdown() -> str:
     for item in items:
         lines += [f"## {section_title(item)}", ""]
         lines += [f"- [ ] {ask}" for ask in item.asks]
-        lines += [""] + _md_body(item) + [""]
+        lines += [""]
+        for name, source in item.figures:
+            lines += [f"![{name}: {source}]({name})", ""]
+        lines += (item.markdown() if item.markdown else ["..."]) + [""]
     lines.append(f"Total: {rubric.report_points():g} points.")
     return "\n".join(lines) + "\n"
 
 
-def _md_body(item: rubric.ReportItem) -> List[str]:
-    if item.title.startswith("Computational graph"):
-        return ["![computational graph of f4](f4-graph.png)", "",
-                "f4(...) = ... (your formula; at least 5 operators)"]
-    if item.title.startswith("Training the two-layer"):
-        return ["![best model: loss and accuracy](plot.pdf)", "", "![overfit setting](overfit.pdf)", "",
-                "What the curves show: ..."]
-    if item.title.startswith("Hyper-parameters"):
-        return ["| | best model | overfit model |", "|---|---|---|",
-                "| hidden size | | |", "| learning rate | | |", "| L2 strength | | |", "| batch size | | |",
-                "| epochs | | |", "| weight scale | | |", "| learning-rate decay | | |",
-                f"| accuracy | test: ... % (target {_best()} validation) | training: ... % (target {_overfit()}) |"]
-    if item.title.startswith("part1"):
-        return ["Architecture (model summary):", "", "```", "paste the summary printed by part1.ipynb", "```", "",
-                "| batch size | epochs | optimizer | learning rate | weight decay | scheduler |",
-                "|---|---|---|---|---|---|", "| | | | | | |", "", "![part1 accuracy plot](part1.png)", "",
-                "Fashion-MNIST test accuracy: ... %"]
-    if item.title.startswith("part2"):
-        return ["![img1 and its predictions](part2-img1.png)", "", "![img2 and its predictions](part2-img2.png)", "",
-                "img1 (name): label (p = ...)  ", "img2 (name): label (p = ...)", "",
-                "Why img2 is wrong: ..."]
-    return ["..."]
-
-
 def _tex(text: str) -> str:
-    out = text
-    for old, new in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
-                     ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"),
-                     ("^", r"\textasciicircum{}")):
-        if old == "\\":
-            out = out.replace(old, "\0")
-        elif old in ("{", "}"):
-            out = out.replace(old, new)
-        else:
-            out = out.replace(old, new)
+    out = text.replace("\\", "\0")
+    for old, new in (("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"), ("_", r"\_"), ("{", r"\{"),
+                     ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")):
+        out = out.replace(old, new)
     out = out.replace("\0", r"\textbackslash{}")
     # `code` -> \texttt{code}
     parts = out.split("`")
     return "".join(p if i % 2 == 0 else r"\texttt{" + p + "}" for i, p in enumerate(parts))
 
 
-def _tex_body(item: rubric.ReportItem) -> List[str]:
-    if item.title.startswith("Computational graph"):
-        return [r"% \includegraphics[width=\linewidth]{f4-graph.png}", r"$f_4(\dots) = \dots$"]
-    if item.title.startswith("Training the two-layer"):
-        return [r"\includegraphics[width=0.48\linewidth]{plot.pdf}\hfill",
-                r"\includegraphics[width=0.48\linewidth]{overfit.pdf}", "", "What the curves show: \\dots"]
-    if item.title.startswith("Hyper-parameters"):
-        rows = ["hidden size", "learning rate", "L2 strength", "batch size", "epochs", "weight scale",
-                "learning-rate decay"]
-        return ([r"\begin{tabular}{lll}", r"\hline", r" & best model & overfit model \\", r"\hline"]
-                + [f"{row} & & \\\\" for row in rows]
-                + [f"accuracy & test: \\dots\\ \\% (target {_tex(_best())} validation) & training: \\dots\\ \\% "
-                   f"(target {_tex(_overfit())}) \\\\", r"\hline", r"\end{tabular}"])
-    if item.title.startswith("part1"):
-        return [r"\begin{verbatim}", "paste the summary printed by part1.ipynb", r"\end{verbatim}", "",
-                r"\begin{tabular}{llllll}", r"\hline",
-                r"batch size & epochs & optimizer & learning rate & weight decay & scheduler \\", r"\hline",
-                r" & & & & & \\", r"\hline", r"\end{tabular}", "",
-                r"\includegraphics[width=0.7\linewidth]{part1.png}", "",
-                r"Fashion-MNIST test accuracy: \dots\ \%"]
-    if item.title.startswith("part2"):
-        return [r"\includegraphics[width=0.48\linewidth]{part2-img1.png}\hfill",
-                r"\includegraphics[width=0.48\linewidth]{part2-img2.png}", "",
-                r"img1 (name): label ($p = \dots$)\\", r"img2 (name): label ($p = \dots$)", "",
-                r"Why img2 is wrong: \dots"]
-    return [r"\dots"]
+def _tex_figure(name: str, source: str, width: str) -> str:
+    """The figure when its file is there, else a box naming the file to add: the template compiles either way."""
+    return (f"\\IfFileExists{{{name}}}{{\\includegraphics[width={width}\\linewidth]{{{name}}}}}"
+            f"{{\\fbox{{\\parbox{{{width}\\linewidth}}{{\\centering\\vspace{{2em}}add {_tex(name)} ({_tex(source)})"
+            f"\\vspace{{2em}}}}}}}}")
 
 
 def template_latex() -> str:
@@ -122,7 +68,11 @@ def template_latex() -> str:
             lines.append(r"\clearpage")
         lines += [f"\\section*{{{_tex(section_title(item))}}}", r"\begin{itemize}"]
         lines += [f"  \\item[$\\square$] {_tex(ask)}" for ask in item.asks]
-        lines += [r"\end{itemize}", ""] + _tex_body(item) + [""]
+        lines += [r"\end{itemize}", ""]
+        width = "0.48" if len(item.figures) > 1 else "0.7"
+        lines += [_tex_figure(name, source, width) + ("\\hfill" if i % 2 == 0 and len(item.figures) > 1 else "")
+                  for i, (name, source) in enumerate(item.figures)]
+        lines += [""] + (item.latex() if item.latex else [r"\dots"]) + [""]
     lines += [f"% Total: {rubric.report_points():g} points.", r"\end{document}"]
     return "\n".join(lines) + "\n"
 

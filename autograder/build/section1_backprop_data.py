@@ -42,7 +42,7 @@ def data_bytes(kit_dir: Optional[Path] = None) -> bytes:
 
     kit = Path(kit_dir) if kit_dir is not None else paths.KIT
     driver = _driver(kit)
-    data = driver.make_data(reference.functions(kit_dir), SEED)
+    data = driver.make_data(reference.load("backprop", "functions", kit_dir), SEED)
     return pickle.dumps(data, protocol=driver.PICKLE_PROTOCOL)
 
 

@@ -9,8 +9,8 @@
 #   AUTOGRADER_PYTHON            the interpreter, by full path, instead of the image's /usr/bin/python3
 #   AUTOGRADER_TORCH_INDEX       the extra index torch and torchvision come from (default PyTorch's CPU-only index;
 #                                empty: the package index's own build, as where PyTorch's site is unreachable)
-#   AUTOGRADER_TORCH_WEIGHTS     a folder holding squeezenet1_1's weights file: copied instead of downloaded
-#   AUTOGRADER_SKIP_WEIGHTS=1    skip the weights (a submission that uses squeezenet is then an autograder fault)
+#   AUTOGRADER_TORCH_WEIGHTS     a folder of torch hub weight files the parts' setup copies instead of downloading
+#   AUTOGRADER_SKIP_WEIGHTS=1    the parts' setup skips downloading weights (grading that needs them is then a fault)
 # Offline mode (check-upload without --install, and the project's fast tests; never on Gradescope):
 #   AUTOGRADER_SITE_PACKAGES=<site-packages holding requirements.txt's packages> (with AUTOGRADER_PYTHON)
 # skips apt and pip: the venv is made from AUTOGRADER_PYTHON and sees those packages through a .pth file.
@@ -49,20 +49,8 @@ if [ -z "${AUTOGRADER_SITE_PACKAGES:-}" ]; then
     TORCH_INDEX=${AUTOGRADER_TORCH_INDEX-https://download.pytorch.org/whl/cpu}
     "$VENV/bin/python" -m pip install --no-cache-dir --quiet ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} \
         -r "$REQUIREMENTS"
-    # part2's first choice of network: torchvision's squeezenet1_1 ImageNet weights, into root's torch cache, where
-    # the grader finds them and copies them into the sandbox to classify the students' images again (5.4).
-    CHECKPOINTS=$("$VENV/bin/python" -c "import os, torch.hub; print(os.path.join(torch.hub.get_dir(), 'checkpoints'))")
-    if [ -n "${AUTOGRADER_TORCH_WEIGHTS:-}" ]; then
-        mkdir -p "$CHECKPOINTS"
-        cp "$AUTOGRADER_TORCH_WEIGHTS"/squeezenet1_1-*.pth "$CHECKPOINTS"/
-        echo "weights: squeezenet1_1 copied from $AUTOGRADER_TORCH_WEIGHTS into $CHECKPOINTS"
-    elif [ "${AUTOGRADER_SKIP_WEIGHTS:-}" = 1 ]; then
-        echo "weights: NOTE: squeezenet1_1's weights were not installed (AUTOGRADER_SKIP_WEIGHTS=1): a part2 notebook" \
-             "that uses squeezenet is an autograder fault on this image"
-    else
-        "$VENV/bin/python" -c "import torchvision; torchvision.models.squeezenet1_1(weights='IMAGENET1K_V1')"
-        echo "weights: squeezenet1_1 downloaded into $CHECKPOINTS"
-    fi
+    # The parts' own setup steps (e.g. pretrained weights into root's torch cache): python -m autograder.setup_parts
+    (cd "$SOURCE" && "$VENV/bin/python" -m autograder.setup_parts)
 else
     "$PYTHON" -m venv --without-pip "$VENV"  # nothing is installed into it
     "$VENV/bin/python" -c "import site, sys; open(site.getsitepackages()[0] + '/dlkit-offline.pth', 'w').write(sys.argv[1] + '\n')" \

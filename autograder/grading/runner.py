@@ -29,13 +29,14 @@ import traceback
 import unittest
 from unittest import result as unittest_result
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import jsonschema
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
 from autograder import paths
-from autograder.grading import faults, checks, rubric, student_code
+from autograder.grading import faults, rubric
+from autograder.grading.session import Session
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results_schema.json"
 GRADED_PACKAGE = "autograder.grading.checks"
@@ -69,10 +70,10 @@ def validate(results: dict) -> None:
     jsonschema.validate(results, load_schema(), cls=jsonschema.Draft202012Validator)
 
 
-def _environment_fault(exc: ImportError) -> None:
+def _environment_fault(session: Session, exc: ImportError) -> None:
     """A module the grader imports is missing from its environment: the autograder image is broken (no score)."""
-    faults.record(f"the autograder's environment cannot import what the grader needs: {type(exc).__name__}: {exc} "
-                  f"(see autograder/gradescope/requirements.txt)")
+    session.record_fault(f"the autograder's environment cannot import what the grader needs: {type(exc).__name__}: "
+                         f"{exc} (see autograder/gradescope/requirements.txt)")
 
 
 def _test_function(test):
@@ -82,18 +83,16 @@ def _test_function(test):
 class _GradedResult(JSONTestResult):
     """JSONTestResult that also records rubric ids, subTest failures, skips and class/module-level errors."""
 
+    session: Session  # set by _Runner
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.recorded = set()  # ids of tests that got a row
         self.subtest_messages: Dict[str, List[str]] = {}
         self.setup_errors: List[tuple] = []  # (description, message) of setUpClass/setUpModule failures
 
-    # A test's score lives on its (shared) function object: clear it, or a previous grading run's score could leak.
-    def startTest(self, test):
-        func = getattr(_test_function(test), "__func__", None)  # the plain function behind the bound method
-        if func is not None and hasattr(func, "__score__"):
-            func.__score__ = None
-        super().startTest(test)
+    def getScore(self, test):
+        return getattr(test, "_score", None)  # GradedTestCase.set_score: on the test, never on the shared function
 
     def buildResult(self, test, err=None):
         row = super().buildResult(test, err)
@@ -106,10 +105,13 @@ class _GradedResult(JSONTestResult):
         exc_type, exc, tb = err
         if issubclass(exc_type, AssertionError) or isinstance(exc, unittest.SkipTest):
             return str(exc)
+        if isinstance(exc, faults.AutograderFault):
+            self.session.record_fault(str(exc))
+            return f"not graded: autograder fault: {exc}"
         # Not a check failing but the check's own code breaking: a grader bug (or an unforeseen submission).
         _log(f"grader error in {getattr(test, 'id', lambda: test)()}:\n" + "".join(traceback.format_exception(*err)))
         if issubclass(exc_type, ImportError):  # student code is never imported here: the environment lacks it
-            _environment_fault(exc)
+            _environment_fault(self.session, exc)
         return (f"This check could not be completed ({exc_type.__name__} in the grader); "
                 "your instructor has the details.")
 
@@ -164,28 +166,33 @@ class _GradedResult(JSONTestResult):
         """Tell the grading context whether this row earned all its points (later rows name failed upstream rows)."""
         item_id = getattr(_test_function(test), "__rubric_id__", None)
         rows = [r for r in self.results if r.get("_test") == test.id()]
-        if item_id is None or not rows or checks.context is None:
+        if item_id is None or not rows:
             return
         row = rows[-1]
         try:
             full = float(row.get("score", 0.0)) >= float(rubric.RUBRIC[item_id].points)
         except (TypeError, ValueError, KeyError):
             full = False
-        checks.context.results[item_id] = full and row.get("status") != "failed"
+        self.session.results[item_id] = full and row.get("status") != "failed"
 
 
 class _Runner(JSONTestRunner):
     resultclass = _GradedResult
 
+    def __init__(self, session: Session, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+
     def _makeResult(self):
         self.last_result = super()._makeResult()
+        self.last_result.session = self.session
         return self.last_result
 
 
 def graded_module_names(modules: Optional[Iterable[str]]) -> List[str]:
     if modules is None:
         package = importlib.import_module(GRADED_PACKAGE)
-        graded = {item.module for item in rubric.RUBRIC.values()}  # modules of switched-off parts are left out
+        graded = {item.check for item in rubric.RUBRIC.values()}  # modules of switched-off parts are left out
         return sorted(f"{GRADED_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
                       if m.name in graded)
     # A short name ("section1_layers") is a module of the checks package; a dotted name is used as given (the
@@ -196,7 +203,7 @@ def graded_module_names(modules: Optional[Iterable[str]]) -> List[str]:
 def items_of(module_names: List[str]) -> List[str]:
     """Rubric ids whose ``module`` is one of these modules (compared by the module's last name component)."""
     shorts = {name.rsplit(".", 1)[-1] for name in module_names}
-    return [item_id for item_id, item in rubric.RUBRIC.items() if item.module in shorts]
+    return [item_id for item_id, item in rubric.RUBRIC.items() if item.check in shorts]
 
 
 def _item_row(item_id: str, score: float, status: str, output: str) -> dict:
@@ -330,7 +337,7 @@ def _first_number(module_name: str):
 
 def _in_rubric_order(suite: unittest.TestSuite) -> unittest.TestSuite:
     """The suite's tests by rubric number, each class's tests kept together (so a row's upstream rows, which have
-    lower numbers, are graded before it: feedback.knock_on_causes)."""
+    lower numbers, are graded before it: scoring.knock_on_causes)."""
     def flat(s):
         for t in s:
             yield from (flat(t) if isinstance(t, unittest.TestSuite) else [t])
@@ -359,11 +366,23 @@ def fault_results(fault: str, item_ids: Optional[List[str]] = None, seconds: flo
     return results
 
 
-def _run_tests(module_names: List[str]) -> tuple:
-    """Import and run the graded modules. Returns (raw rows, expected rubric ids, reasons for missing ids)."""
+def _bound_suite(module, session: Session) -> unittest.TestSuite:
+    """The module's check classes, each as a subclass of its own carrying this grading's session: whatever a class
+    stores while it runs (its sandbox outcomes) lives on that subclass and goes with it."""
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for name, cls in vars(module).items():
+        if isinstance(cls, type) and issubclass(cls, unittest.TestCase) and cls.__module__ == module.__name__:
+            bound = type(cls.__name__, (cls,), {"session": session, "__module__": cls.__module__,
+                                                "__qualname__": cls.__qualname__})
+            suite.addTests(loader.loadTestsFromTestCase(bound))
+    return suite
+
+
+def _run_tests(module_names: List[str], session: Session) -> tuple:
+    """Import and run the check modules. Returns (raw rows, expected rubric ids, reasons for missing ids)."""
     expected = items_of(module_names)
     missing_reason: Dict[str, str] = {}
-    loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for name in module_names:
         try:
@@ -371,12 +390,12 @@ def _run_tests(module_names: List[str]) -> tuple:
         except Exception as exc:  # a grader bug in one module: its items score 0, the other modules still run
             _log(f"grader error importing {name}:\n{traceback.format_exc()}")
             if isinstance(exc, ImportError):
-                _environment_fault(exc)
+                _environment_fault(session, exc)
             for item_id in items_of([name]):
                 missing_reason[item_id] = "not graded: " + GRADER_FAILED
             continue
-        suite.addTests(loader.loadTestsFromModule(module))
-    runner = _Runner(stream=io.StringIO(), buffer=True, failure_prefix="")
+        suite.addTests(_bound_suite(module, session))
+    runner = _Runner(session, stream=io.StringIO(), buffer=True, failure_prefix="")
     runner.run(_in_rubric_order(suite))
     res = runner.last_result
     for description, message in res.setup_errors:
@@ -391,41 +410,36 @@ def _run_tests(module_names: List[str]) -> tuple:
 
 def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = None, out_path: Optional[Path] = None,
                  given_dir: Optional[Path] = None, eval_dir: Optional[Path] = None,
-                 source_dir: Optional[Path] = None) -> dict:
+                 source_dir: Optional[Path] = None, hidden: Sequence[Path] = ()) -> dict:
     """Grade the submission folder (the folder holding the student's files) and return results.json's content.
 
     Args:
-        submission_dir: folder with functions.py, layers.py, ... directly inside.
-        modules: graded test modules to run ("section1_layers" or the full dotted name); None: all of them. Only the
-            rubric items of these modules are reported.
+        submission_dir: the folder with the student's files directly inside.
+        modules: check modules to run ("section1_layers" or the full dotted name); None: those of every switched-on
+            part. Only the rubric rows of these modules are reported.
         out_path: where to write results.json (validated first); None: do not write.
-        given_dir, eval_dir, source_dir: override the grading context (see checks.GradingContext).
+        given_dir, eval_dir, source_dir: the generated student tree, the evaluation data and the autograder source
+            (default: their usual places; see session.Session).
+        hidden: grader paths no sandboxed process may see (Gradescope's results and submission folders).
     """
     start = time.monotonic()
     module_names = graded_module_names(modules)
     # Grading everything: every rubric item must get a row, even one whose module does not exist (yet).
     expected_all = list(rubric.RUBRIC) if modules is None else items_of(module_names)
+    session = Session.start(submission_dir, Path(source_dir or paths.REPO),
+                            given_dir=Path(given_dir) if given_dir else None,
+                            eval_dir=Path(eval_dir) if eval_dir else None, hidden=hidden)
     try:
-        checks.context = checks.GradingContext(
-            submission_dir=Path(submission_dir).resolve(), source_dir=Path(source_dir or paths.REPO),
-            given_dir=Path(given_dir) if given_dir else None, eval_dir=Path(eval_dir) if eval_dir else None)
-        student_code.ISOLATION_NOTES.clear()
-        faults.FAULTS.clear()
-        student_code.GRADING_DEADLINE = start + rubric.GRADING_WALL_SECONDS
-        raw_rows, expected, missing_reason = _run_tests(module_names)
-        expected = expected_all
-        rows = _finish_rows(raw_rows, expected, missing_reason)
-        results = _results(rows, time.monotonic() - start, sorted(student_code.ISOLATION_NOTES))
+        raw_rows, expected, missing_reason = _run_tests(module_names, session)
+        rows = _finish_rows(raw_rows, expected_all, missing_reason)
+        results = _results(rows, time.monotonic() - start, sorted(session.isolation_notes))
         validate(results)
     except Exception:  # grading itself broke: still hand Gradescope a valid result, details to the instructor log
         _log(f"grading failed:\n{traceback.format_exc()}")
         results = failure_results(GRADER_FAILED, expected_all, time.monotonic() - start)
-    finally:
-        checks.context = None
-        student_code.GRADING_DEADLINE = None
-    if faults.FAULTS:  # the grader's machinery failed somewhere (even inside a check that made it a row): no score
-        _log("autograder fault:\n  " + "\n  ".join(dict.fromkeys(faults.FAULTS)))
-        results = fault_results(faults.FAULTS[0], expected_all, time.monotonic() - start)
+    if session.faults:  # the grader's machinery failed somewhere (even inside a check that made it a row): no score
+        _log("autograder fault:\n  " + "\n  ".join(session.faults))
+        results = fault_results(session.faults[0], expected_all, time.monotonic() - start)
     if out_path is not None:
         write_results(results, Path(out_path))
     return results

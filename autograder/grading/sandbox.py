@@ -45,7 +45,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import psutil
 
-from autograder.grading.faults import FAULTS, AutograderFault  # noqa: F401 (FAULTS: one list, see faults)
+from autograder.grading.faults import AutograderFault
 
 ISOLATION_REDUCED = "isolation reduced: not running as root"
 RUN_ID_RANGE = range(61000, 61999)  # per-run uid = gid (need no /etc/passwd entry)
@@ -125,20 +125,10 @@ def _check_interpreter(uid: int) -> None:
 
 _CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 8, 4096, 16384, 1 << 18
-_extra_hidden: List[Path] = []
-
-
-def hide_in_sandbox(path: Path) -> None:
-    """Register a grader path (folder or file) that sandboxed code must not see (e.g. /autograder/results)."""
-    path = Path(path).resolve()
-    if path not in _extra_hidden:
-        _extra_hidden.append(path)
-
-
-def hidden_paths() -> List[Path]:
+def hidden_paths(extra: Sequence[Path] = ()) -> List[Path]:
     """What a sandbox run cannot see: every top-level entry of the autograder source tree except the folder holding
-    the interpreter's environment (the reference kit, autograder/, build/, dist/, tests/, ...), plus the paths
-    registered with :func:`hide_in_sandbox`."""
+    the interpreter's environment (the reference kit, autograder/, build/, dist/, tests/, ...), plus ``extra`` (the
+    grading's own: Gradescope's results and submission folders)."""
     from autograder import paths  # local import: the sandbox module itself does not depend on the repository layout
     prefix = Path(sys.prefix).resolve()
     hidden = []
@@ -147,7 +137,7 @@ def hidden_paths() -> List[Path]:
         if resolved == prefix or prefix.is_relative_to(resolved) or entry.is_symlink():
             continue
         hidden.append(resolved)
-    return hidden + [p for p in _extra_hidden if p.exists()]
+    return hidden + [Path(p).resolve() for p in extra if Path(p).exists()]
 
 
 def _libc():
@@ -433,7 +423,7 @@ def _remove_leftovers(uid: int, gid: int) -> None:
 
 def run(argv: Sequence[str], *, run_dir: RunDir, limits: Dict[str, float], memory_kind: str = "as",
         watch: Optional[Callable[[psutil.Process], Optional[str]]] = None,
-        wall_seconds: Optional[float] = None, disk_dirs: Sequence[Path] = ()) -> Result:
+        wall_seconds: Optional[float] = None, disk_dirs: Sequence[Path] = (), hidden: Sequence[Path] = ()) -> Result:
     """Run ``argv`` sandboxed in ``cwd`` and wait for it (and everything it started) to end.
 
     Args:
@@ -445,6 +435,7 @@ def run(argv: Sequence[str], *, run_dir: RunDir, limits: Dict[str, float], memor
         watch: called with the main process every POLL_SECONDS; returning a string kills the run with that reason.
         wall_seconds: overall wall limit (default ``limits["wall_seconds"]``).
         disk_dirs: other folders the run may write, counted with ``cwd`` against ``limits["max_disk_bytes"]``.
+        hidden: grader paths besides the source tree the run must not see (see :func:`hidden_paths`).
     """
     if memory_kind not in ("as", "data"):
         raise ValueError(f"memory_kind must be 'as' or 'data', not {memory_kind!r}")
@@ -461,7 +452,7 @@ def run(argv: Sequence[str], *, run_dir: RunDir, limits: Dict[str, float], memor
     hide_dirs: List[bytes] = []
     hide_files: List[bytes] = []
     if flags is not None:
-        for path in hidden_paths():
+        for path in hidden_paths(hidden):
             (hide_dirs if path.is_dir() else hide_files).append(os.fsencode(path))
     elif gid is not None:
         notes.append("isolation reduced: no private mount namespace (grader files protected by permissions only)")

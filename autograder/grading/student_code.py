@@ -1,12 +1,12 @@
 """Grader-side API: run a batch of calls on a submission in the sandbox and get plain data back.
 
-    ws = Workspace.for_submission(submission_dir)
-    out = run_calls(ws, [Call("fwd", "layers", func="fc_forward", args=(x, w, b))])
+    ws = Workspace.for_part(part, submission_dir)      # or Workspace() and add_file(...)
+    out = run_calls(ws, [Call("fwd", "<module>", func="<function>", args=(x, w, b))])
     out["fwd"].status  # "ok", "not_implemented", "error", "timeout", "memory", "crashed", "import_error", "bad_output"
     out["fwd"].value   # the returned value, decoded (arrays, tuples, ...) when status == "ok"
 
-A :class:`Workspace` is a grader-owned staging folder: the generated student tree's files (``backprop/`` and
-``neuralnet/`` flattened into one folder) with the submission's files copied on top. Each sandbox run gets a *fresh
+A :class:`Workspace` is a grader-owned staging folder: the generated student tree's files of a part's given folders
+(flattened into one folder) with the submission's files copied on top. Each sandbox run gets a *fresh
 copy* of it, so nothing a run writes survives into the next one (same inputs -> same outcomes).
 
 :func:`run_calls` runs the calls in one sandbox process (``harness/run_calls.py``), in order. When a call hangs, burns
@@ -87,9 +87,9 @@ def _fresh_student_tree() -> Path:
     Not build/student/: that folder goes stale whenever the kit changes (grading against an old copy gives wrong
     feedback), and parallel workers regenerating it would race each other.
     """
-    from autograder.build import kits  # imported only when needed: the build side is heavier than grading
+    from autograder.build import markers  # imported only when needed: the Gradescope layout has the tree already
     dst = Path(tempfile.mkdtemp(prefix="dlkit-student-")) / "student"
-    kits.build_student(dst)
+    markers.build_student_tree(paths.KIT, dst)
     atexit.register(shutil.rmtree, str(dst.parent), True)
     return dst
 
@@ -109,11 +109,13 @@ class Workspace:
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
 
     @classmethod
-    def for_submission(cls, submission_dir: Path, given_dir: Optional[Path] = None) -> "Workspace":
-        """The student tree's files (backprop/, neuralnet/ and smalldata/ flattened) with the submission's files on top."""
+    def for_part(cls, part, submission_dir: Path, given_dir: Optional[Path] = None) -> "Workspace":
+        """The files a part's sandbox runs start from: the .py files of the part's given folders in the generated
+        student tree (flattened: the kit's scripts import each other flat), the submission's files on top, and each
+        file the part hands in under a workspace name of its own (e.g. <part>_nn.py -> nn.py) also under that name."""
         ws = cls()
         given = Path(given_dir) if given_dir is not None else _given_dir_default()
-        for sub in ("backprop", "neuralnet", "smalldata"):
+        for sub in part.given_folders:
             for source in _regular_files(given / sub):
                 if source.suffix == ".py":
                     ws.add_file(source.name, source)
@@ -123,6 +125,10 @@ class Workspace:
             raise ValueError(f"submission has {len(submitted)} files (at most {MAX_SUBMISSION_FILES})")
         for source in submitted:
             ws.add_file(source.name, source)
+        for hand_in in part.hand_in:
+            source = Path(submission_dir) / hand_in.name
+            if hand_in.workspace_name and source.is_file() and not source.is_symlink():
+                ws.add_file(hand_in.workspace_name, source)
         return ws
 
     def add_file(self, name: str, content: Union[bytes, Path, str]) -> None:
@@ -277,10 +283,11 @@ class _Watch:
         return self.reason
 
 
-def _failure_of_run(result: sandbox.Result, watch: _Watch, limits: dict) -> Outcome:
-    """The outcome of the call that was running when the sandbox process ended without writing its result."""
+def _failure_of_run(result: sandbox.Result, watch: _Watch, limits: dict, overall: bool = False) -> Outcome:
+    """The outcome of the call that was running when the sandbox process ended without writing its result
+    (``overall``: the batch's deadline is the grading's own)."""
     if watch.reason == "batch":
-        if GRADING_DEADLINE is not None and time.monotonic() >= GRADING_DEADLINE:
+        if overall:
             return Outcome("timeout", None, f"not finished: the autograder's overall time limit "
                            f"({rubric.GRADING_WALL_SECONDS:g} s) ran out", 0.0)
         return Outcome("timeout", None, "not finished: the time limit for this group of checks ran out", 0.0)
@@ -309,27 +316,22 @@ def _failure_of_run(result: sandbox.Result, watch: _Watch, limits: dict) -> Outc
                    "do not call os._exit/exit in graded functions", 0.0)
 
 
-# time.monotonic() by which every sandbox run of the submission being graded must end (runner.grade_folder sets it
-# from rubric.GRADING_WALL_SECONDS), or None (no overall limit).
-GRADING_DEADLINE: Optional[float] = None
 OUT_OF_TIME = "not run: the autograder's overall time limit ({seconds:g} s) ran out before this check"
 
-# Notes about the isolation actually achieved (e.g. sandbox.ISOLATION_REDUCED); the runner puts them in the output.
-ISOLATION_NOTES: set = set()
-# ((workspace digest, limits), module) -> the Outcome of an import that hung or crashed the interpreter. Every later
-# batch on the same files would only wait for the same limit again, so it gets the same outcome at once.
-_IMPORT_FAILURES: Dict[tuple, Outcome] = {}
 
-
-def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None,
-              watch: Sequence[str] = ()) -> Dict[str, Outcome]:
+def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None, watch: Sequence[str] = (),
+              session=None) -> Dict[str, Outcome]:
     """Run ``calls`` on the workspace in the sandbox and return call id -> Outcome (every id present).
 
     ``limits`` overrides ``rubric.SANDBOX_LIMITS`` keys, plus: ``call_wall_seconds`` / ``call_cpu_seconds`` (one call;
     default wall_seconds / cpu_seconds), ``batch_wall_seconds`` (the whole batch; default 4 x wall_seconds),
     ``memory_kind`` ("as" for numpy jobs, "data" for torch jobs). ``watch``: top-level module names; each outcome's
-    ``loaded`` lists those that the process had imported (or tried to) by the end of that call.
+    ``loaded`` lists those that the process had imported (or tried to) by the end of that call. ``session``: the
+    grading this run belongs to (session.Session): its deadline, the paths it hides from the sandbox, and where the
+    isolation notes and the imports that hung go; None: no overall deadline, nothing kept.
     """
+    deadline_all = session.deadline if session is not None else None
+    import_failures = session.import_failures if session is not None else {}
     ids = [c.id for c in calls]
     if len(set(ids)) != len(ids):
         raise ValueError("call ids must be unique")
@@ -341,14 +343,14 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
     # The cache key holds the limits too: an import too slow for one batch's limits may fit another's.
     digest = (ws.digest(), lim["call_wall_seconds"], lim["call_cpu_seconds"], lim["memory_mb"], lim["memory_kind"])
     for call in calls:
-        known = _IMPORT_FAILURES.get((digest, call.module))
+        known = import_failures.get((digest, call.module))
         if known is not None:
             outcomes[call.id] = known
     pending = [c for c in calls if c.id not in outcomes]
     deadline = time.monotonic() + lim["batch_wall_seconds"]
-    overall = GRADING_DEADLINE is not None and GRADING_DEADLINE < deadline
+    overall = deadline_all is not None and deadline_all < deadline
     if overall:
-        deadline = GRADING_DEADLINE
+        deadline = deadline_all
     harness = _harness_files()
     while pending:
         if time.monotonic() >= deadline:
@@ -357,7 +359,7 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
             for call in pending:
                 outcomes[call.id] = Outcome("timeout", None, why, 0.0)
             break
-        done, failed_at, failure, phase = _one_run(ws, pending, lim, deadline, harness, watch)
+        done, failed_at, failure, phase = _one_run(ws, pending, lim, deadline, harness, watch, session, overall)
         outcomes.update(done)
         remaining = [c for c in pending if c.id not in outcomes]
         if not remaining:
@@ -371,7 +373,7 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
         if phase == "import" and culprit.module:
             failure = Outcome(failure.status, None, f"{culprit.module}.py: while importing it: {failure.message}",
                               failure.seconds)
-            _IMPORT_FAILURES[(digest, culprit.module)] = Outcome(failure.status, None, failure.message, 0.0)
+            import_failures[(digest, culprit.module)] = Outcome(failure.status, None, failure.message, 0.0)
         outcomes[culprit.id] = failure
         if failure.status == "timeout" and phase == "call" and culprit.procedure == "call":
             # A function that ran out of time once nearly always loops on every input: do not spend the batch's
@@ -391,7 +393,7 @@ def run_calls(ws: Workspace, calls: List[Call], *, limits: Optional[dict] = None
 
 
 def _one_run(ws: Workspace, pending: List[Call], lim: dict, deadline: float, harness: Dict[str, Path],
-             watch: Sequence[str] = ()):
+             watch: Sequence[str] = (), session=None, overall: bool = False):
     """One sandbox process over ``pending``. Returns (outcomes read, index of the unfinished call or None, its
     failure Outcome, the phase it was in)."""
     tree, arrays = codec.encode([(tuple(c.args), dict(c.kwargs)) for c in pending])
@@ -412,8 +414,9 @@ def _one_run(ws: Workspace, pending: List[Call], lim: dict, deadline: float, har
         result = sandbox.run([sys.executable, "-B", "-s", str(harness_dir / "run_calls.py"), str(job_dir),
                               str(out_dir)], run_dir=run_dir, limits=run_limits, memory_kind=lim["memory_kind"],
                              watch=watch, wall_seconds=max(0.1, deadline - time.monotonic()),
-                             disk_dirs=[out_dir])
-        ISOLATION_NOTES.update(result.notes)
+                             disk_dirs=[out_dir], hidden=session.hidden if session is not None else ())
+        if session is not None:
+            session.isolation_notes.update(result.notes)
         done: Dict[str, Outcome] = {}
         for n, call in enumerate(pending):
             base = out_dir / str(n)
@@ -421,9 +424,9 @@ def _one_run(ws: Workspace, pending: List[Call], lim: dict, deadline: float, har
                 if not (out_dir / f"{n}.start").exists():
                     if n == 0 and watch.reason is None and result.killed is None:
                         return done, None, _startup_failure(result), None
-                    return done, n, _failure_of_run(result, watch, lim), None
+                    return done, n, _failure_of_run(result, watch, lim, overall), None
                 phase = _read_phase(out_dir / f"{n}.start")
-                return done, n, _failure_of_run(result, watch, lim), phase
+                return done, n, _failure_of_run(result, watch, lim, overall), phase
             done[call.id] = _read_outcome(base, call, int(lim["max_file_bytes"]))
         return done, None, None, None
     finally:

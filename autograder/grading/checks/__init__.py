@@ -1,119 +1,105 @@
-"""Graded tests: one unittest module per area (``test_<area>.py``), one test method per rubric item.
+"""Checks: one unittest module per area of a part (``checks/<part>_<area>.py``), one test method per rubric row.
 
 Writing one::
 
     from autograder.grading.checks import GradedTestCase, graded
-    from autograder.grading.student_code import Call, run_calls
+    from autograder.grading.scoring import Checks, finish
+    from autograder.grading.student_code import Call
 
-    class TestLayers(GradedTestCase):
-        @graded("fc_forward")
-        def test_fc_forward(self, set_score=None):
-            out = run_calls(self.workspace(), [Call("fwd", "layers", func="fc_forward", args=(x, w, b))])["fwd"]
-            if out.status != "ok":
-                self.fail_with(f"fc_forward: {out.message}")
-            ...
-            set_score(2.0)  # optional partial credit; without it: full points when the test passes, 0 when it fails
+    class LayerChecks(GradedTestCase):   # in checks/<part>_<area>.py: its rows' part gives the workspace and limits
 
-``graded(item_id)`` takes the points, number, visibility and name from ``rubric.RUBRIC[item_id]`` (the rubric is the
-one place they are set). ``set_score`` is passed only to methods that declare it. The runner
-(:mod:`autograder.grading.runner`) sets :data:`context` before running the tests: the submission folder, the
-autograder source root, the generated student tree and the evaluation data folder.
+        @classmethod
+        def setUpClass(cls):
+            super().setUpClass()
+            cls.out = cls.run_student([Call("fwd", "<module>", func="<function>", args=(x, w, b))], limits="calls")
+
+        @graded("<rubric id>")
+        def test_forward(self, set_score=None):
+            checks = Checks("<function>")
+            checks.add("values", 1.0, compare_array(expected, self.out["fwd"].value))
+            finish(self, checks, set_score, "<rubric id>")  # points x passed weight / total weight
+
+``graded(item_id)`` takes the points, number, visibility and name from the rubric (the part's declaration is the one
+place they are set). ``set_score`` is passed only to methods that declare it; the score lives on the test instance.
+The runner (:mod:`autograder.grading.runner`) runs each class as a subclass of its own per grading, carrying that
+grading's :class:`~autograder.grading.session.Session` as ``cls.session``: the submission, the deadline, the rows
+graded so far and the faults seen; nothing a class stores during a grading outlives it.
 
 A failing test's message is shown to the student as it is (no traceback): make it one actionable line per sub-check.
-Student code never runs in the test's own process: always go through ``student_code.run_calls``.
+Student code never runs in the test's own process: always go through ``run_student`` (``Session.run``).
 """
 from __future__ import annotations
 
 import functools
 import inspect
 import unittest
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Mapping, Optional, Union
 
-from gradescope_utils.autograder_utils.decorators import number, partial_credit, visibility
+from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 
+from autograder import parts
 from autograder.grading import rubric
 
 
-@dataclass
-class GradingContext:
-    """What the graded tests grade. Set by the runner; read through :class:`GradedTestCase`."""
-    submission_dir: Path  # the folder holding the student's files (functions.py, layers.py, ..., part1.ipynb)
-    source_dir: Path  # the autograder source root (the repository locally, /autograder/source on Gradescope)
-    given_dir: Optional[Path] = None  # the generated student tree; None: student_code's default
-    eval_dir: Optional[Path] = None  # the evaluation arrays (eval_data.eval_dir() when None)
-    # rubric id -> whether that row earned all its points, filled in by the runner as each row is graded (rows run
-    # in rubric-number order, so a row can tell which rows it depends on failed: feedback.knock_on_causes)
-    results: Dict[str, bool] = field(default_factory=dict)
-
-
-context: Optional[GradingContext] = None
-
-
-def row_passed(item_id: str) -> Optional[bool]:
-    """Whether rubric row ``item_id`` earned all its points on this submission; None when it was not graded (yet)."""
-    return None if context is None else context.results.get(item_id)
-
-
 def graded(item_id: str) -> Callable:
-    """Mark a test method as the check for rubric item ``item_id`` (points, number, visibility from the rubric)."""
+    """Mark a test method as the check for rubric row ``item_id`` (points, number, visibility from the rubric)."""
     if item_id not in rubric.ALL_ITEMS:
-        raise KeyError(f"graded({item_id!r}): no such rubric item in autograder/grading/rubric.py")
+        raise KeyError(f"graded({item_id!r}): no such rubric row in the parts' declarations (autograder/parts/)")
     item = rubric.ALL_ITEMS[item_id]
-    if item_id not in rubric.RUBRIC:  # its part is switched off in rubric.PARTS: the method is not a test
-        return lambda func: None
 
     def decorate(func: Callable) -> Callable:
         params = inspect.signature(func).parameters
         wants_score = "set_score" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-        target = func
-        if not wants_score:
-            @functools.wraps(func)
-            def target(*args, set_score=None, **kwargs):  # gradescope-utils always passes set_score
-                return func(*args, **kwargs)
-        wrapped = partial_credit(item.points)(target)
-        wrapped = number(item.number)(wrapped)
-        wrapped = visibility(item.visibility)(wrapped)
-        wrapped.__rubric_id__ = item_id
+
+        @functools.wraps(func)
+        def test(self, *args, **kwargs):
+            if wants_score:
+                kwargs["set_score"] = self.set_score
+            return func(self, *args, **kwargs)
+        test = visibility(item.visibility)(number(item.number)(weight(item.points)(test)))
+        test.__rubric_id__ = item_id
         # The first docstring line is the test's name in results.json: the rubric's name.
-        wrapped.__doc__ = item.name + ("\n\n" + func.__doc__ if func.__doc__ else "")
-        return wrapped
+        test.__doc__ = item.name + ("\n\n" + func.__doc__ if func.__doc__ else "")
+        return test
 
     return decorate
 
 
 class GradedTestCase(unittest.TestCase):
-    """Base class of graded tests: access to the submission and fresh sandbox workspaces."""
+    """Base class of checks: the grading's session, the part's sandbox runs, a score per test."""
 
     longMessage = False  # show only the message the test gives, not unittest's "x != y :" prefix
+    part: str = ""  # the part whose workspace and named limits run_student() uses; "": the part of the module's rows
+    session = None  # set on the per-grading subclass by the runner
 
-    @staticmethod
-    def grading_context() -> GradingContext:
-        if context is None:
-            raise RuntimeError("graded tests run only through autograder.grading.runner (no grading context set)")
-        return context
+    @classmethod
+    def grading_session(cls):
+        if cls.session is None:
+            raise RuntimeError("checks run only through autograder.grading.runner (no grading session)")
+        return cls.session
 
     @property
     def submission_dir(self) -> Path:
-        return self.grading_context().submission_dir
+        return self.grading_session().submission_dir
 
     @classmethod
-    def workspace(cls):
-        """A fresh Workspace: the generated student tree with this submission's files on top."""
-        from autograder.grading.student_code import Workspace
-        ctx = cls.grading_context()
-        return Workspace.for_submission(ctx.submission_dir, ctx.given_dir)
+    def run_student(cls, calls, *, limits: Union[str, Mapping, None] = None, files=None, watch=()):
+        """Run ``calls`` in one sandbox process on a fresh workspace of the class's part (Session.run)."""
+        return cls.grading_session().run(cls.part_key(), calls, limits=limits, files=files, watch=watch)
 
     @classmethod
-    def run_in_workspace(cls, calls, limits):
-        """Run ``calls`` in one sandbox process on a fresh workspace (removed afterwards); their outcomes by name."""
-        from autograder.grading.student_code import run_calls
-        ws = cls.workspace()
-        try:
-            return run_calls(ws, calls, limits=limits)
-        finally:
-            ws.cleanup()
+    def part_key(cls) -> str:
+        if cls.part:
+            return cls.part
+        part = parts.part_of_check(cls.__module__.rsplit(".", 1)[-1])
+        if part is None:
+            raise RuntimeError(f"{cls.__module__} grades no declared row: set {cls.__name__}.part")
+        return part.key
+
+    def set_score(self, value: float) -> None:
+        """Partial credit for this row (clamped to [0, points] by the runner)."""
+        self._score = value
 
     @classmethod
     def tearDownClass(cls):
@@ -123,3 +109,7 @@ class GradedTestCase(unittest.TestCase):
     def fail_with(self, message: str) -> None:
         """Fail this check with a student-facing message (shown as is, no traceback)."""
         raise self.failureException(message)
+
+    def __call__(self, *args, **kwargs):  # unittest runs a test by calling it: start each run without a score
+        self._score: Optional[float] = None
+        return super().__call__(*args, **kwargs)

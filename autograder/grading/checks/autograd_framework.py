@@ -1,8 +1,8 @@
 """Graded tests for the extra-credit autograd framework (rubric items 10.x): autograd/tensor.py, nn.py, optim.py.
 
-The student hands the three files in as autograd_tensor.py, autograd_nn.py and autograd_optim.py (neuralnet/ has an
-optim.py of its own); the sandbox workspace gets them back under their kit names, so ``from tensor import Tensor``
-works as in the kit. Every scenario is a function of harness/autograd_procedures.py: the sandbox runs it on the
+The student hands the three files in as autograd_tensor.py, autograd_nn.py and autograd_optim.py (names of their
+own, so that they never clash with another part's files); the sandbox workspace gets them back under their kit names
+(the part's declaration), so ``from tensor import Tensor`` works as in the kit. Every scenario is a function of harness/autograd_procedures.py: the sandbox runs it on the
 student's framework, this process runs the very same function on the reference framework (loaded here, never in the
 sandbox) on the same seeded inputs, and only the values are compared here. Partial credit per op: half for the
 value, half for the gradients (shared among the op's inputs).
@@ -14,20 +14,19 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from autograder.grading import autograd_reference, feedback, rubric
-from autograder.grading.feedback import Checks, compare_array, compare_scalar, inputs_text, outcome_problem
+from autograder.grading import autograd_reference, numpy_only
+from autograder.grading.compare import compare_array, compare_scalar, inputs_text, outcome_problem
+from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.harness import autograd_procedures as procedures
-from autograder.grading.student_code import Call, Workspace, run_calls
+from autograder.grading.student_code import Call
+from autograder.parts import autograd as declaration
 
 PROCEDURES = "autograd_procedures"
 SEED = 5_120_917  # fixed so grading is deterministic; not a seed the kit uses
-# The op rows a later row runs besides its own code: a failure there is named first ("fix that first").
-UPSTREAM = {"ag_graph": ("ag_arithmetic", "ag_shapes", "ag_functions"),
-            "ag_nn": ("ag_arithmetic", "ag_matmul_pow", "ag_functions"),
-            "ag_extras": ("ag_arithmetic", "ag_matmul_pow", "ag_shapes", "ag_functions")}
+RULE = numpy_only.Rule("the autograd framework")  # numpy only, as Section 1
 # submitted name -> name in the sandbox workspace (the kit's name)
-FILES = {"autograd_tensor.py": "tensor.py", "autograd_nn.py": "nn.py", "autograd_optim.py": "optim.py"}
+FILES = {h.name: h.workspace_name for h in declaration.PART.hand_in if h.workspace_name}
 DEEP_CHAIN_STEPS = 2600  # 2 nodes a step: > 5000 nodes, far past Python's recursion limit of 1000
 DIAMOND_LEVELS = 30  # 2**30 paths: a backward that walks each path instead of each node once never ends
 
@@ -133,7 +132,7 @@ def _ref():
 
 
 def _calls(inp: dict) -> List[Call]:
-    frameworks = list(rubric.FORBIDDEN_IN_SECTION1)
+    frameworks = list(RULE.forbidden)
     calls = [Call(f"frameworks/{m}", m, "section1_procedures.loaded_frameworks", args=(frameworks,))
              for m in ("tensor", "nn", "optim")]
     for key, c in inp["ops"].items():
@@ -163,57 +162,39 @@ def _calls(inp: dict) -> List[Call]:
     return calls
 
 
-def workspace(submission_dir: Path, given_dir: Optional[Path]) -> Workspace:
-    """The kit's autograd files (the stubs) with the submitted ones on top, under their kit names."""
-    from autograder.grading.student_code import _given_dir_default
-    given = Path(given_dir) if given_dir is not None else _given_dir_default()
-    ws = Workspace()
-    for kit_name in FILES.values():
-        source = given / "autograd" / kit_name
-        if source.is_file():
-            ws.add_file(kit_name, source)
-    for submitted, kit_name in FILES.items():
-        source = Path(submission_dir) / submitted
-        if source.is_file() and not source.is_symlink():
-            ws.add_file(kit_name, source)
-    return ws
-
-
 def numpy_only_problem(submission_dir: Path, outcomes: Optional[Dict] = None) -> Optional[str]:
     for submitted in FILES:
-        static = feedback.forbidden_imports(Path(submission_dir) / submitted)
+        static = numpy_only.forbidden_imports(Path(submission_dir) / submitted, RULE)
         if static:
-            return f"{submitted} imports {', '.join(static)}: the autograd framework must use numpy only"
+            return RULE.broken(f"{submitted} imports {', '.join(static)}")
     for module in ("tensor", "nn", "optim"):
         outcome = (outcomes or {}).get(f"frameworks/{module}")
         if outcome is not None and outcome.status == "ok" and outcome.value:
-            return (f"autograd_{module}.py (or a file it imports) loads {', '.join(map(str, outcome.value))}: "
-                    "the autograd framework must use numpy only")
+            return RULE.broken(f"autograd_{module}.py (or a file it imports) loads {', '.join(map(str, outcome.value))}")
     return None
 
 
 class TestAutograd(GradedTestCase):
     """The autograd framework: each op's value and gradients, the graph rules, nn and optim, vs the reference."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.ref = _ref()
         cls.inp = _inputs()
-        ctx = cls.grading_context()
-        cls.problem = numpy_only_problem(ctx.submission_dir)
+        submission = cls.grading_session().submission_dir
+        cls.problem = numpy_only_problem(submission)
         cls.out = {}
         if cls.problem:
             return
-        ws = workspace(ctx.submission_dir, ctx.given_dir)
-        try:
-            cls.out = run_calls(ws, _calls(cls.inp), limits=feedback.SECTION1_CALL_LIMITS)
-        finally:
-            ws.cleanup()
-        cls.problem = numpy_only_problem(ctx.submission_dir, cls.out)
+        cls.out = cls.run_student(_calls(cls.inp), limits="calls")
+        cls.problem = numpy_only_problem(submission, cls.out)
 
     def _start(self, set_score):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        if self.problem:
+            set_score(0.0)
+            self.fail_with(self.problem)
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
@@ -305,28 +286,28 @@ class TestAutograd(GradedTestCase):
         if any(i.problem and "grad of input" in i.label and "shape" in i.problem for i in checks.items):
             checks.note("A gradient of the wrong shape after broadcasting: sum it back to the input's shape "
                         "(unbroadcast) over the axes broadcasting added or stretched.")
-        feedback.finish(self, checks, set_score, "ag_arithmetic")
+        finish(self, checks, set_score, "ag_arithmetic")
 
     @graded("ag_matmul_pow")
     def test_matmul_pow(self, set_score=None):
         self._start(set_score)
         checks = Checks("autograd @ and **")
         self._check_ops(checks, "ag_matmul_pow")
-        feedback.finish(self, checks, set_score, "ag_matmul_pow")
+        finish(self, checks, set_score, "ag_matmul_pow")
 
     @graded("ag_shapes")
     def test_shapes(self, set_score=None):
         self._start(set_score)
         checks = Checks("autograd sum/mean/reshape/transpose/indexing")
         self._check_ops(checks, "ag_shapes")
-        feedback.finish(self, checks, set_score, "ag_shapes")
+        finish(self, checks, set_score, "ag_shapes")
 
     @graded("ag_functions")
     def test_functions(self, set_score=None):
         self._start(set_score)
         checks = Checks("autograd functions")
         self._check_ops(checks, "ag_functions")
-        feedback.finish(self, checks, set_score, "ag_functions")
+        finish(self, checks, set_score, "ag_functions")
 
     @graded("ag_graph")
     def test_graph(self, set_score=None):
@@ -389,7 +370,7 @@ class TestAutograd(GradedTestCase):
                 elif not all(text in message for text in texts):
                     problem = f"the message {message!r} does not name the shape(s) {', '.join(texts)}"
             checks.add(f"error: {case}", 0.5, problem and f"{case}: {problem}.")
-        feedback.finish(self, checks, set_score, "ag_graph", UPSTREAM["ag_graph"])
+        finish(self, checks, set_score, "ag_graph")
 
     @graded("ag_nn")
     def test_nn(self, set_score=None):
@@ -434,14 +415,14 @@ class TestAutograd(GradedTestCase):
                         bad.append(f"parameter {j} {exp.shape}: {p}")
                 checks.add("Sequential gradients", 1, bad and f"{desc}: gradients wrong: {bad[0]}.")
             checks.add("zero_grad", 0.5, None if cleared else f"{desc}: zero_grad() left gradients in place.")
-        feedback.finish(self, checks, set_score, "ag_nn", UPSTREAM["ag_nn"])
+        finish(self, checks, set_score, "ag_nn")
 
     @graded("ag_optim")
     def test_optim(self, set_score=None):
         self._start(set_score)
         checks = Checks("autograd optim")
         self._check_optimizers(checks, "ag_optim")
-        feedback.finish(self, checks, set_score, "ag_optim")
+        finish(self, checks, set_score, "ag_optim")
 
     @graded("ag_extras")
     def test_extras(self, set_score=None):
@@ -457,7 +438,7 @@ class TestAutograd(GradedTestCase):
                            procedures.label_smoothing(nn, c["logits"], c["labels"], c["smoothing"]),
                            ["loss", "logits.grad"])
         self._check_optimizers(checks, "ag_extras")
-        feedback.finish(self, checks, set_score, "ag_extras", UPSTREAM["ag_extras"])
+        finish(self, checks, set_score, "ag_extras")
 
 
 # ---- the student's own tests, graded by the chaffs they catch (rubric 10.9) --------------------------------------
@@ -495,46 +476,43 @@ def _compiled(sources: Dict[str, str], folder: Path) -> Dict[str, Path]:
     return out
 
 
-def chaff_workspace(test_file: Path) -> tuple:
-    """(workspace, framework key -> chaff name or "reference"): the student's test file and every framework compiled."""
+def chaff_files(test_file: Path) -> tuple:
+    """({workspace file name: bytes}, framework key -> chaff name or "reference"): the student's test file and every
+    framework compiled."""
     import tempfile
     from autograder.grading import autograd_chaffs as chaffs
     names = ["reference"] + list(chaffs.CHAFFS)
     order = list(np.random.default_rng(REFERENCE_KEY_SEED).permutation(len(names)))
     keys = {f"fw{k}": names[i] for k, i in enumerate(order)}
-    ws = Workspace()
-    ws.add_file(TEST_FILE, test_file)
+    files = {TEST_FILE: test_file.read_bytes()}
     with tempfile.TemporaryDirectory() as tmp:
         for key, name in keys.items():
             sources = chaffs.reference_sources() if name == "reference" else chaffs.framework_sources(name)
             folder = Path(tmp) / key
             folder.mkdir()
             for module, pyc in _compiled(sources, folder).items():
-                ws.add_file(f"{key}_{module}.pyc", pyc)
-    return ws, keys
+                files[f"{key}_{module}.pyc"] = pyc.read_bytes()
+    return files, keys
 
 
 class TestAutogradTests(GradedTestCase):
     """The student's test_autograd.py: it must pass on the reference; points for each buggy framework it fails on."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        ctx = cls.grading_context()
-        cls.test_path = Path(ctx.submission_dir) / TEST_FILE
+        cls.test_path = Path(cls.grading_session().submission_dir) / TEST_FILE
         cls.names = static_test_names(cls.test_path)
         cls.out, cls.keys = {}, {}
-        cls.forbidden = feedback.forbidden_imports(cls.test_path)
+        cls.forbidden = numpy_only.forbidden_imports(cls.test_path, RULE)
         if not cls.names or set(cls.names) <= STARTER_TESTS or cls.forbidden:
             return
-        ws, cls.keys = chaff_workspace(cls.test_path)
+        files, cls.keys = chaff_files(cls.test_path)
         # the reference first: a later timeout (which ends the process and the frameworks it holds) never hides it
         order = sorted(cls.keys, key=lambda k: cls.keys[k] != "reference")
         calls = [Call(key, None, f"{PROCEDURES}.run_tests", args=(key,)) for key in order]
-        try:
-            cls.out = run_calls(ws, calls, limits=feedback.SECTION1_CALL_LIMITS)
-        finally:
-            ws.cleanup()
+        cls.out = cls.run_student(calls, limits="calls", files=files)
 
     def _results(self, key) -> tuple:
         """(problem or None, {static test name: passed}) of one framework's run."""
@@ -559,14 +537,14 @@ class TestAutogradTests(GradedTestCase):
         checks = Checks("your autograd tests")
         if self.names is None:
             checks.fail("tests", 1, f"not attempted ({TEST_FILE} missing or not valid Python)")
-            feedback.finish(self, checks, set_score, "ag_student_tests")
+            finish(self, checks, set_score, "ag_student_tests")
         if not self.names or set(self.names) <= STARTER_TESTS:
             checks.fail("tests", 1, f"not attempted (no test of your own in {TEST_FILE}: only the given example)")
-            feedback.finish(self, checks, set_score, "ag_student_tests")
+            finish(self, checks, set_score, "ag_student_tests")
         if self.forbidden:
             checks.fail("tests", 1, f"{TEST_FILE} imports {', '.join(self.forbidden)}: the tests must use numpy only "
                                     "(compare with values you compute with numpy, or with central differences)")
-            feedback.finish(self, checks, set_score, "ag_student_tests")
+            finish(self, checks, set_score, "ag_student_tests")
         from autograder.grading import autograd_chaffs as chaffs
         ref_key = next(k for k, n in self.keys.items() if n == "reference")
         problem, results = self._results(ref_key)
@@ -577,7 +555,7 @@ class TestAutogradTests(GradedTestCase):
             checks.fail("correct framework", 1, f"{detail}. Every test must pass on a correct framework before "
                                                 "buggy ones can be told apart: no credit for the buggy frameworks "
                                                 "caught until then")
-            feedback.finish(self, checks, set_score, "ag_student_tests")
+            finish(self, checks, set_score, "ag_student_tests")
         missed = []
         for key, name in self.keys.items():
             if name == "reference":
@@ -595,4 +573,4 @@ class TestAutogradTests(GradedTestCase):
             checks.note(f"Your {len(self.names)} tests pass on a correct framework and catch "
                         f"{len(chaffs.CHAFFS) - len(missed)} of {len(chaffs.CHAFFS)} buggy ones: add tests that "
                         "fail on the bugs above.")
-        feedback.finish(self, checks, set_score, "ag_student_tests")
+        finish(self, checks, set_score, "ag_student_tests")

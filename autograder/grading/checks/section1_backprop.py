@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grading import feedback, reference, rubric
-from autograder.grading.feedback import Checks, compare_scalar, outcome_problem, unpack
+from autograder.grading.compare import compare_scalar, outcome_problem, unpack
+from autograder.grading.scoring import Checks, finish, not_attempted_everywhere
 from autograder.grading.checks import GradedTestCase, graded
+from autograder.grading.checks import section1_common as common
 from autograder.grading.student_code import Call
 
 FILE = "functions.py"
 MODULE = "functions"
-PROCEDURES = "section1_procedures"
+PROCEDURES = common.PROCEDURES
 SEED = 5_118_203  # fixed so grading is deterministic; not a seed the kit uses
 SAMPLES = 4  # random inputs per function
 TOL_VALUE = {"f1": 1e-10, "f2": 1e-8, "f3": 1e-8}  # the kit driver's output tolerances
@@ -40,7 +41,7 @@ def _inputs() -> dict:
 
 
 def _calls(inp: dict) -> list:
-    calls = [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(rubric.FORBIDDEN_IN_SECTION1),))]
+    calls = [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(common.RULE.forbidden),))]
     for key in ("f1", "f2", "f3 (y=1)", "f3 (y=2)"):
         func = key.split()[0]
         for i, args in enumerate(inp[key]):
@@ -57,12 +58,13 @@ def _args_text(func: str, args: tuple) -> str:
 class TestBackprop(GradedTestCase):
     """backprop/functions.py: computational graphs, values and gradients."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.ref = reference.functions()
+        cls.ref = common.functions()
         cls.inp = _inputs()
-        cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
+        cls.out, cls.problem = common.run_batch(cls, FILE, _calls(cls.inp))
 
     def _check_function(self, checks: Checks, key: str, suffix: str = "") -> None:
         """Sub-checks 'value' and one per gradient for every input sample of ``key`` (first failure shown)."""
@@ -97,36 +99,36 @@ class TestBackprop(GradedTestCase):
 
     def _finish_optional(self, checks: Checks, item_id: str, set_score) -> None:
         """Optional functions: a stub is only reported; anything attempted is graded (0 points, feedback only)."""
-        if feedback.not_attempted_everywhere(checks):
+        if not_attempted_everywhere(checks):
             print(f"{item_id} (optional): not attempted.")
             return
-        feedback.finish(self, checks, set_score, item_id)
+        finish(self, checks, set_score, item_id)
 
     @graded("f1")
     def test_f1(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("f1")
         self._check_function(checks, "f1")
         self._finish_optional(checks, "f1", set_score)
 
     @graded("f2")
     def test_f2(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("f2")
         self._check_function(checks, "f2")
         self._finish_optional(checks, "f2", set_score)
 
     @graded("f3")
     def test_f3(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("f3")
         self._check_function(checks, "f3 (y=1)", " (y = 1)")
         self._check_function(checks, "f3 (y=2)", " (y = 2)")
-        feedback.finish(self, checks, set_score, "f3")
+        finish(self, checks, set_score, "f3")
 
     @graded("f4")
     def test_f4(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("f4")
         outcome = self.out["f4"]
         problem = outcome_problem(outcome, "f4")
@@ -147,7 +149,7 @@ class TestBackprop(GradedTestCase):
             grads, problem = unpack(items[1], tuple(f"g{i + 1}" for i in range(n)))
         if problem:
             checks.fail("result", 1, problem)
-            return feedback.finish(self, checks, set_score, "f4")
+            return finish(self, checks, set_score, "f4")
         where = ", ".join(f"{v:.4g}" for v in x)
         try:
             value_ok = np.isfinite(float(np.asarray(items[0], dtype=np.float64).reshape(-1)[0]))
@@ -170,5 +172,5 @@ class TestBackprop(GradedTestCase):
         checks.add("depends on its inputs", 1, None if any(v != 0.0 for v in numerics) else
                    f"f4: the value does not change when any input changes (at ({where})): f4 must compute a loss "
                    "from its inputs.")
-        feedback.finish(self, checks, set_score, "f4")
+        finish(self, checks, set_score, "f4")
         return None

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grading import feedback, reference, rubric
-from autograder.grading.feedback import Checks, compare_array, compare_scalar, inputs_text, outcome_problem, unpack
+from autograder.grading import compare, rubric
+from autograder.grading.compare import compare_array, compare_scalar, inputs_text, outcome_problem, unpack
+from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
+from autograder.grading.checks import section1_common as common
 from autograder.grading.student_code import Call
 
 FILE = "layers.py"
 MODULE = "layers"
-PROCEDURES = "section1_procedures"
+PROCEDURES = common.PROCEDURES
 SEED = 7_310_442  # fixed so grading is deterministic; not a seed the kit uses
 FC_GRADS = ("grad_x", "grad_w", "grad_b")
 ROW_OFFSETS = np.array([-4000.0, 1500.0, 0.0, 6500.0, -9000.0])  # the large-score rows' levels (see _inputs)
@@ -60,7 +62,7 @@ def _inputs() -> dict:
 
 def _calls(inp: dict, ref) -> list:
     calls = [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks",
-                  args=(list(rubric.FORBIDDEN_IN_SECTION1),))]
+                  args=(list(common.RULE.forbidden),))]
     for i, c in enumerate(inp["fc"]):
         calls.append(Call(f"fc_forward/{i}", MODULE, func="fc_forward", args=(c["x"], c["w"], c["b"])))
         cache = ref.fc_forward(c["x"], c["w"], c["b"])[1]
@@ -96,15 +98,16 @@ def _calls(inp: dict, ref) -> list:
 class TestLayers(GradedTestCase):
     """neuralnet/layers.py: each layer's forward and backward against the reference."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.ref = reference.layers()
+        cls.ref = common.layers()
         cls.inp = _inputs()
-        cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp, cls.ref))
+        cls.out, cls.problem = common.run_batch(cls, FILE, _calls(cls.inp, cls.ref))
 
     def _numpy_only(self, set_score):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
@@ -151,7 +154,7 @@ class TestLayers(GradedTestCase):
         checks = Checks("fc_forward")
         for i, c in enumerate(self.inp["fc"]):
             self._check_fc_forward(checks, c, f"fc_forward/{i}", f"x {c['x'].shape}", 1)
-        feedback.finish(self, checks, set_score, "fc_forward")
+        finish(self, checks, set_score, "fc_forward")
 
     @graded("fc_backward")
     def test_fc_backward(self, set_score=None):
@@ -174,11 +177,11 @@ class TestLayers(GradedTestCase):
         else:
             checks.note("(your fc_backward was checked with the reference cache only, as fc_forward does not run)")
         right = [n for n in FC_GRADS if all(not case[n] for case in per_case)]
-        recognized = any(feedback.names_mistake(p) for case in per_case for p in case.values())
+        recognized = any(compare.names_mistake(p) for case in per_case for p in case.values())
         if 0 < len(right) < len(FC_GRADS) and not recognized:  # a recognized mistake has its own hint
             checks.note("Check how grad_out is combined with the cached x and w for the gradients that are wrong "
                         "(their shapes tell which products and transposes fit).")
-        feedback.finish(self, checks, set_score, "fc_backward")
+        finish(self, checks, set_score, "fc_backward")
 
     @graded("relu_forward")
     def test_relu_forward(self, set_score=None):
@@ -192,7 +195,7 @@ class TestLayers(GradedTestCase):
                 continue
             p = compare_array(self.ref.relu_forward(c["x"])[0], items[0])
             checks.add(label, 1, p and f"relu_forward: out wrong for {inputs_text(x=c['x'])}: {p}.")
-        feedback.finish(self, checks, set_score, "relu_forward")
+        finish(self, checks, set_score, "relu_forward")
 
     def _relu_backward_problem(self, c, outcome, subject="relu_backward"):
         problem = outcome_problem(outcome, "relu_backward")
@@ -212,7 +215,7 @@ class TestLayers(GradedTestCase):
             c = self.inp["relu"][0]
             checks.add("backward with your own forward's cache", 1, self._relu_backward_problem(
                 c, self.out["relu_pair/0"], "relu_backward (fed your relu_forward's cache)"))
-        feedback.finish(self, checks, set_score, "relu_backward")
+        finish(self, checks, set_score, "relu_backward")
 
     def _softmax_problems(self, c, outcome, subject="softmax_loss"):
         """(loss problem, grad problem) for one softmax_loss call."""
@@ -245,7 +248,7 @@ class TestLayers(GradedTestCase):
         checks.add("grad stable for large scores", 1, grad_problems[0] if grad_problems else None)
         if any("nan" in p or "inf" in p for p in loss_problems + grad_problems):
             checks.note("Subtract each row's maximum score before exp (it does not change the softmax).")
-        feedback.finish(self, checks, set_score, "softmax_loss")
+        finish(self, checks, set_score, "softmax_loss")
 
     @graded("l2_regularization")
     def test_l2_regularization(self, set_score=None):
@@ -263,7 +266,7 @@ class TestLayers(GradedTestCase):
             checks.add("loss", 1, p and f"l2_regularization: loss wrong for {desc}: {p}.")
             p = compare_array(grad, items[1])
             checks.add("grad", 1, p and f"l2_regularization: grad wrong for {desc}: {p}.")
-        feedback.finish(self, checks, set_score, "l2_regularization")
+        finish(self, checks, set_score, "l2_regularization")
 
     @graded("layers_edge_cases")
     def test_layers_edge_cases(self, set_score=None):
@@ -288,6 +291,6 @@ class TestLayers(GradedTestCase):
         checks.add("softmax_loss N = 1", 1, pl or pg)
         # Knock-on: name only the upstream rows of the functions whose edge cases failed (labels start with them).
         failed = {item.label.split()[0] for item in checks.items if item.problem}
-        feedback.finish(self, checks, set_score, "layers_edge_cases",
-                        upstream=[r for r in feedback.DEPENDS_ON["layers_edge_cases"] if r in failed])
+        finish(self, checks, set_score, "layers_edge_cases",
+               upstream=[r for r in rubric.RUBRIC["layers_edge_cases"].depends_on if r in failed])
 

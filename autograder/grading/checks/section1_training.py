@@ -23,16 +23,16 @@ from typing import List, Optional
 import numpy as np
 
 from autograder import eval_data
-from autograder.grading import feedback, reference, rubric
-from autograder.grading.checks import row_passed
-from autograder.grading.faults import AutograderFault
-from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
+from autograder.grading import compare, rubric
+from autograder.grading.compare import compare_array, compare_scalar, outcome_problem
+from autograder.grading.scoring import Checks, finish, threshold_score
 from autograder.grading.checks import GradedTestCase, graded
-from autograder.grading.student_code import Call, run_calls
+from autograder.grading.checks import section1_common as common
+from autograder.grading.student_code import Call
 
 FILE = "train.py"
 MODULE = "train"
-PROCEDURES = "section1_procedures"
+PROCEDURES = common.PROCEDURES
 SEED = 8_822_019  # fixed so grading is deterministic; not a seed the kit uses
 DIMS = (7, 4, 6)  # TwoLayerNet(input_dim, num_classes, hidden_dim): no two parameters share a shape
 PROBE_DIMS = (5, 3, 4)  # ProbeModel: proj_in (5, 3), shift_mid (3,), proj_out (3, 4), shift_out (4,)
@@ -61,7 +61,7 @@ def _inputs() -> dict:
 
 def _calls(inp: dict) -> list:
     own = inp["own"]
-    return [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(rubric.FORBIDDEN_IN_SECTION1),)),
+    return [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(common.RULE.forbidden),)),
             Call("own", MODULE, f"{PROCEDURES}.training_step_own", args=(DIMS, own["weights"], own["X"], own["y"],
                                                                           REG))]
 
@@ -90,7 +90,7 @@ def _probe_forward_backward(weights, X, grad_fn):
 
 def _reference_parts(weights, X, y, reg, probe: bool) -> dict:
     """What training_step should combine, from the reference layers: data loss, model grads, l2 per parameter."""
-    ref = reference.layers()
+    ref = common.layers()
     if probe:
         box = {}
 
@@ -100,9 +100,9 @@ def _reference_parts(weights, X, y, reg, probe: bool) -> dict:
         scores, model_grads = _probe_forward_backward(weights, X, grad_fn)
         data_loss, dscores = box["loss"], box["grad"]
     else:
-        scores, caches = reference.two_layer_scores(X, *weights)
+        scores, caches = common.two_layer_scores(X, *weights)
         data_loss, dscores = ref.softmax_loss(scores, y)
-        model_grads = list(reference.two_layer_grads(dscores, caches))
+        model_grads = list(common.two_layer_grads(dscores, caches))
     return {"data_loss": float(data_loss), "model_grads": model_grads, "scores": scores, "dscores": dscores,
             "l2": [ref.l2_regularization(w, reg) for w in weights]}
 
@@ -150,7 +150,7 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
         for label in labels:
             checks.add(label, keys_weight if label.startswith("grads keyed") else 1, rule)
         return
-    problem = outcome_problem(outcome, "training_step") or feedback.report_problem(
+    problem = outcome_problem(outcome, "training_step") or compare.report_problem(
         outcome.value, REPORT_KEYS, names=names, count=len(weights), per_name=("grads",))
     if problem:
         for label in labels:
@@ -200,7 +200,7 @@ def _grade_training_step(checks: Checks, outcome, weights, expected: dict, what:
             continue
         if compare_array(wrong, got) is None:
             detail = hint
-        target.append(f"training_step ({what}): gradient of {name!r} {feedback.describe_shape(right_grad)} wrong: "
+        target.append(f"training_step ({what}): gradient of {name!r} {compare.describe_shape(right_grad)} wrong: "
                       f"{detail}.")
     checks.add("weight gradients", 1, weight_problems[0] if weight_problems else None)
     checks.add("bias gradients", 1, bias_problems[0] if bias_problems else None)
@@ -235,11 +235,11 @@ class TestTrainingStep(GradedTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.inp = _inputs()
-        cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
+        cls.out, cls.problem = common.run_batch(cls, FILE, _calls(cls.inp))
         if not cls.problem:
             probe = [_probe_call(cls.inp)]
-            cls.out.update(feedback.run_section1_calls(cls, probe))
-            cls.problem = feedback.loaded_framework_problem(FILE, probe, cls.out)
+            cls.out.update(common.run_calls(cls, probe))
+            cls.problem = common.numpy_only.loaded_problem(common.RULE, FILE, probe, cls.out)
 
     def _own_pieces_hint(self, checks: Checks) -> None:
         """When 4.1 fails: say whether training_step combines the student's own pieces right (a hint, no points)."""
@@ -256,48 +256,48 @@ class TestTrainingStep(GradedTestCase):
         _grade_training_step(trial, outcome, case["weights"], own, "", 0)
         if trial.fraction >= 1.0:
             pieces = ("softmax_loss", "l2_regularization", "two_layer_backward")
-            failed = [r for r in pieces if row_passed(r) is False]
-            where = (", ".join(f"{feedback.FUNCTION_OF[r]} fails {rubric.RUBRIC[r].number}" for r in failed)
+            failed = [r for r in pieces if self.session.row_passed(r) is False]
+            where = (", ".join(f"{rubric.RUBRIC[r].function} fails {rubric.RUBRIC[r].number}" for r in failed)
                      if failed else "see 2.5, 2.6 and 3.3")
             checks.note("training_step combines your own softmax_loss, l2_regularization and TwoLayerNet.backward "
                         f"correctly: the difference comes from one of those ({where}).")
 
     @graded("training_step_own_model")
     def test_training_step_own_model(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("training_step")
         case = self.inp["own"]
         expected = _reference_parts(case["weights"], case["X"], case["y"], REG, probe=False)
         _grade_training_step(checks, self.out["own"], case["weights"], expected,
                              f"your TwoLayerNet{DIMS}, reg = {REG}", 0)
         self._own_pieces_hint(checks)
-        feedback.finish(self, checks, set_score, "training_step_own_model")
+        finish(self, checks, set_score, "training_step_own_model")
 
     @graded("training_step_probe_model")
     def test_training_step_probe_model(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("training_step")
         case = self.inp["probe"]
         expected = _reference_parts(case["weights"], case["X"], case["y"], PROBE_REG, probe=True)
         _grade_training_step(checks, self.out["probe"], case["weights"], expected,
                              f"a linear model with keys {', '.join(PROBE_KEYS)}, reg = {PROBE_REG}", 1, PROBE_KEYS)
-        if checks.fraction < 1.0 and row_passed("training_step_own_model") and not any(
+        if checks.fraction < 1.0 and self.session.row_passed("training_step_own_model") and not any(
                 TRAINING_STEP_RULE in (item.problem or "") for item in checks.items):
             checks.note(f"training_step passes 4.1 with your TwoLayerNet but not with this model: {TRAINING_STEP_RULE}.")
         if checks.fraction < 1.0:
             checks.note("(in this check layers.softmax_loss and layers.l2_regularization return the right answers "
                         "for the model's scores and parameters, so only training_step's own logic is graded)")
-        feedback.finish(self, checks, set_score, "training_step_probe_model")
+        finish(self, checks, set_score, "training_step_probe_model")
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # checkpoint.pkl
 
 
-def _cifar10_test(ctx):
-    """(X uint8 (10000, 3072), y int64 (10000,)) from the context's eval folder, else eval_data; None if absent."""
-    if ctx.eval_dir is not None:
-        path = Path(ctx.eval_dir) / eval_data.CIFAR10_FILE
+def _cifar10_test(session):
+    """(X uint8 (10000, 3072), y int64 (10000,)) from the session's eval folder, else eval_data; None if absent."""
+    if session.eval_dir is not None:
+        path = Path(session.eval_dir) / eval_data.CIFAR10_FILE
         if path.is_file():
             with np.load(path, allow_pickle=False) as data:
                 return data["X"], data["y"]
@@ -340,40 +340,28 @@ def reference_accuracy(weights: List[np.ndarray], X: np.ndarray, y: np.ndarray) 
     correct = 0
     for start in range(0, X.shape[0], EVAL_BATCH):
         batch = X[start:start + EVAL_BATCH].astype(np.float64) / 255.0  # the kit's preprocessing
-        scores, _ = reference.two_layer_scores(batch, *weights)
+        scores, _ = common.two_layer_scores(batch, *weights)
         correct += int(np.sum(np.argmax(scores, axis=1) == y[start:start + EVAL_BATCH]))
     return 100.0 * correct / X.shape[0]
-
-
-def accuracy_fraction(accuracy: float) -> float:
-    """Share of the points: 1 at or above THRESHOLDS full, linear from `partial`, 0 below."""
-    t = rubric.THRESHOLDS["checkpoint_accuracy"]
-    if accuracy >= t["full"]:
-        return 1.0
-    if accuracy <= t["partial"]:
-        return 0.0
-    return (accuracy - t["partial"]) / (t["full"] - t["partial"])
 
 
 class TestCheckpoint(GradedTestCase):
     """checkpoint.pkl: the submitted trained TwoLayerNet's CIFAR-10 test accuracy."""
 
+
     @graded("checkpoint_accuracy")
     def test_checkpoint_accuracy(self, set_score=None):
-        ctx = self.grading_context()
-        feedback.stop_if_not_numpy_only(self, feedback.numpy_only_problem(ctx.submission_dir, FILE), set_score)
-        if not (Path(ctx.submission_dir) / CHECKPOINT).is_file():
+        session = self.grading_session()
+        common.stop_if_not_numpy_only(self, common.numpy_only.problem(common.RULE, session.submission_dir, FILE),
+                                      set_score)
+        if not (Path(session.submission_dir) / CHECKPOINT).is_file():
             set_score(0.0)
             self.fail_with(f"{CHECKPOINT}: not found in the submission (train.py writes it with --checkpoint-file).")
-        data = _cifar10_test(ctx)
+        data = _cifar10_test(session)
         if data is None:
-            raise AutograderFault("the CIFAR-10 evaluation arrays are missing from the autograder")
-        ws = self.workspace()
-        try:
-            outcome = run_calls(ws, [Call("checkpoint", None, f"{PROCEDURES}.checkpoint_arrays",
-                                          args=(CHECKPOINT, CHECKPOINT_SEND_BYTES))])["checkpoint"]
-        finally:
-            ws.cleanup()
+            raise session.fault("the CIFAR-10 evaluation arrays are missing from the autograder")
+        outcome = self.run_student([Call("checkpoint", None, f"{PROCEDURES}.checkpoint_arrays",
+                                         args=(CHECKPOINT, CHECKPOINT_SEND_BYTES))], limits="checkpoint")["checkpoint"]
         problem = outcome_problem(outcome, "checkpoint")
         if problem:
             set_score(0.0)
@@ -388,12 +376,12 @@ class TestCheckpoint(GradedTestCase):
             self.fail_with(f"{CHECKPOINT}: not a TwoLayerNet checkpoint: {why}.")
         X, y = data
         accuracy = reference_accuracy(weights, X, y)
-        fraction = accuracy_fraction(accuracy)
         points = rubric.RUBRIC["checkpoint_accuracy"].points
-        set_score(round(points * fraction, 4))
         t = rubric.THRESHOLDS["checkpoint_accuracy"]
+        score = threshold_score(accuracy, points, t)
+        set_score(round(score, 4))
         message = (f"{CHECKPOINT}: CIFAR-10 test accuracy {accuracy:.2f} % (hidden size {weights[0].shape[1]}; "
                    f"arrays {', '.join(keys)}); full credit from {t['full']:g} %, partial from {t['partial']:g} %.")
-        if fraction < 1.0:
+        if score < points:
             self.fail_with(message)
         print(message)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grading import feedback, reference, rubric
-from autograder.grading.feedback import Checks, compare_array, describe_shape, outcome_problem
+from autograder.grading import compare
+from autograder.grading.compare import compare_array, describe_shape, outcome_problem
+from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
+from autograder.grading.checks import section1_common as common
 from autograder.grading.student_code import Call
 
 FILE = "two_layer_net.py"
 MODULE = "two_layer_net"
-PROCEDURES = "section1_procedures"
+PROCEDURES = common.PROCEDURES
 SEED = 2_604_917  # fixed so grading is deterministic; not a seed the kit uses
 DIMS = (7, 4, 6)  # (input_dim, num_classes, hidden_dim): shapes (7, 6), (6,), (6, 4), (4,) are all different
 BIG_DIMS = (400, 10, 300)  # for the init statistics: 120000 + 3000 weights
@@ -83,7 +85,7 @@ def _inputs() -> dict:
 
 
 def _calls(inp: dict) -> list:
-    calls = [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(rubric.FORBIDDEN_IN_SECTION1),)),
+    calls = [Call("frameworks", MODULE, f"{PROCEDURES}.loaded_frameworks", args=(list(common.RULE.forbidden),)),
              Call("init/small", MODULE, f"{PROCEDURES}.describe_init", args=(DIMS, SMALL_SCALE)),
              Call("init/big", MODULE, f"{PROCEDURES}.describe_init", args=(BIG_DIMS, BIG_SCALE))]
     for i, case in enumerate(inp["forward"]):
@@ -102,12 +104,13 @@ def _expected_shapes(dims) -> dict:
 class TestTwoLayerNet(GradedTestCase):
     """neuralnet/two_layer_net.py: TwoLayerNet's parameters, forward and backward."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        reference.layers()  # fail early (grader side) if the reference cannot be loaded
+        common.layers()  # fail early (grader side) if the reference cannot be loaded
         cls.inp = _inputs()
-        cls.out, cls.problem = feedback.run_section1_batch(cls, FILE, _calls(cls.inp))
+        cls.out, cls.problem = common.run_batch(cls, FILE, _calls(cls.inp))
 
     # -- init --------------------------------------------------------------------------------------------------
 
@@ -127,7 +130,7 @@ class TestTwoLayerNet(GradedTestCase):
 
     @graded("two_layer_init")
     def test_two_layer_init(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("TwoLayerNet init")
         small, big = self.out["init/small"], self.out["init/big"]
         problem = outcome_problem(small, "TwoLayerNet.__init__") or outcome_problem(big, "TwoLayerNet.__init__")
@@ -140,7 +143,7 @@ class TestTwoLayerNet(GradedTestCase):
         if problem:
             for label in ("shapes", "weight scale", "zero biases"):
                 checks.fail(label, 1, problem)
-            return feedback.finish(self, checks, set_score, "two_layer_init")
+            return finish(self, checks, set_score, "two_layer_init")
         shape_problem = self._shape_problem(small_rows, DIMS) or self._shape_problem(big_rows, BIG_DIMS)
         rows = [r for r in big_rows if "shape" in r]
         weights = [r for r in rows if len(r["shape"]) == 2]
@@ -168,49 +171,49 @@ class TestTwoLayerNet(GradedTestCase):
             nonzero.append("no 1-D bias vectors found")
         checks.add("zero biases", 1, (nonzero and f"TwoLayerNet init: biases must start at zero: "
                                               f"{', '.join(nonzero)}.") or not_drawn)
-        return feedback.finish(self, checks, set_score, "two_layer_init")
+        return finish(self, checks, set_score, "two_layer_init")
 
     # -- forward -----------------------------------------------------------------------------------------------
 
     @graded("two_layer_forward")
     def test_two_layer_forward(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("TwoLayerNet.forward")
         for i, case in enumerate(self.inp["forward"]):
             X = case["X"]
             label = f"X {X.shape}"
             outcome = self.out[f"forward/{i}"]
-            problem = outcome_problem(outcome, "TwoLayerNet.forward") or feedback.report_problem(
+            problem = outcome_problem(outcome, "TwoLayerNet.forward") or compare.report_problem(
                 outcome.value, ("names", "scores", "dtypes"), count=len(ROLES))
             if problem:
                 checks.fail(label, 1, problem)
                 continue
-            expected, _ = reference.two_layer_scores(X, *case["weights"])
+            expected, _ = common.two_layer_scores(X, *case["weights"])
             p = compare_array(expected, outcome.value["scores"])
             checks.add(label, 1, p and f"TwoLayerNet.forward: scores wrong for X {X.shape} with W1 "
                                        f"{case['weights'][0].shape}, W2 {case['weights'][2].shape}: {p} "
                                        "(expected FC -> ReLU -> FC).")
         _dtype_note(checks, self.out["forward/0"].value)
-        return feedback.finish(self, checks, set_score, "two_layer_forward")
+        return finish(self, checks, set_score, "two_layer_forward")
 
     # -- backward ----------------------------------------------------------------------------------------------
 
     @graded("two_layer_backward")
     def test_two_layer_backward(self, set_score=None):
-        feedback.stop_if_not_numpy_only(self, self.problem, set_score)
+        common.stop_if_not_numpy_only(self, self.problem, set_score)
         checks = Checks("TwoLayerNet.backward")
         outcome = self.out["backward"]
-        problem = outcome_problem(outcome, "TwoLayerNet.backward") or feedback.report_problem(
+        problem = outcome_problem(outcome, "TwoLayerNet.backward") or compare.report_problem(
             outcome.value, ("names", "param_keys", "dtypes", "grad_keys", "grad_type", "analytic", "numeric"),
             count=len(ROLES), per_name=("analytic", "numeric"))
         if problem:
             for role in ROLES:
                 checks.fail(role, 1, problem)
-            return feedback.finish(self, checks, set_score, "two_layer_backward")
+            return finish(self, checks, set_score, "two_layer_backward")
         info = outcome.value
         b = self.inp["backward"]
-        _, caches = reference.two_layer_scores(b["X"], *b["weights"])
-        expected = reference.two_layer_grads(b["G"], caches)
+        _, caches = common.two_layer_scores(b["X"], *b["weights"])
+        expected = common.two_layer_grads(b["G"], caches)
         if info["grad_keys"] is None:
             checks.note(f"backward returned a {info['grad_type']}; it must return a dict with the keys of "
                         "parameters().")
@@ -225,7 +228,7 @@ class TestTwoLayerNet(GradedTestCase):
                 continue
             p = compare_array(exp, got, batch=b["X"].shape[0])
             if p:
-                own = compare_array(numeric, got, feedback.TOL_NUMERIC)
+                own = compare_array(numeric, got, compare.TOL_NUMERIC)
                 p += ("; it agrees with central differences of your own forward, so look at forward (3.2)" if own is None
                       else "; it also disagrees with central differences of your own forward, so look at backward "
                            "and the layers' backward functions it calls")
@@ -235,4 +238,4 @@ class TestTwoLayerNet(GradedTestCase):
             checks.note("Changing the arrays from parameters() did not change forward's scores: parameters() must "
                         "return the live arrays the forward uses.")
         _dtype_note(checks, info)
-        return feedback.finish(self, checks, set_score, "two_layer_backward")
+        return finish(self, checks, set_score, "two_layer_backward")

@@ -9,7 +9,7 @@ seeded inputs:
   from its seed and sends as arrays, at layer names the grader picks; the model is handed over in training mode and
   has a batch norm and a dropout, so features taken outside ``eval()`` are wrong.
 
-The expected values are computed by the grader with the reference (``reference.features()``) on the same inputs and
+The expected values are computed by the grader with the reference (``cnnfeatures/features.py``) on the same inputs and
 the same network, in a separate trusted process (``section3a_reference.run``, after the sandbox run, so that torch is
 never loaded twice at once within Gradescope's 768 MB); the sandbox only returns the student's arrays (no number it
 computed is trusted as a score). Expected features are float32: they are compared with a relative tolerance of FEATURE_TOL (threads and
@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grading import section3a_reference, feedback, rubric
-from autograder.grading.feedback import Checks, compare_array, compare_scalar, outcome_problem
+from autograder.grading import section3a_reference
+from autograder.grading.compare import compare_array, compare_scalar, outcome_problem
+from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.harness import section3a_procedures as procedures
 from autograder.grading.student_code import Call
@@ -93,11 +94,12 @@ def _returned_type(value) -> str:
 class TestFeatures(GradedTestCase):
     """cnnfeatures/features.py: class_variances and extract_features against the reference."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.inp = _inputs()
-        cls.out = cls.run_in_workspace(_calls(cls.inp), rubric.FEATURES_SANDBOX_LIMITS)
+        cls.out = cls.run_student(_calls(cls.inp), limits="torch")
         # The reference results, from the grader's own process (after the sandbox run: never both torch at once).
         cls.expected = section3a_reference.run(cls.inp, EXTRACTIONS)
 
@@ -163,7 +165,7 @@ class TestFeatures(GradedTestCase):
         if "total" in wrong or "intra" in wrong:
             checks.note("Sum in float64 (features.astype(np.float64), in chunks for large N): float32 sums lose "
                         "digits on features far from 0.")
-        feedback.finish(self, checks, set_score, "class_variances")
+        finish(self, checks, set_score, "class_variances")
 
     # -- extract_features ----------------------------------------------------------------------------------------
 
@@ -215,7 +217,7 @@ class TestFeatures(GradedTestCase):
         if failed and any("max relative error" in p for p in failed):
             checks.note("The model comes in training mode with dropout and batch norm: call model.eval() before the "
                         "forward passes (and put the mode back afterwards).")
-        feedback.finish(self, checks, set_score, "extract_features")
+        finish(self, checks, set_score, "extract_features")
 
     @graded("extract_features_options")
     def test_extract_features_options(self, set_score=None):
@@ -249,4 +251,4 @@ class TestFeatures(GradedTestCase):
             checks.add("hook removed", 1, None if left == 0 else
                        f"extract_features: {left} hook(s) left on the model after the call: remove the forward "
                        f"hook (handle.remove(), in a finally block).")
-        feedback.finish(self, checks, set_score, "extract_features_options")
+        finish(self, checks, set_score, "extract_features_options")

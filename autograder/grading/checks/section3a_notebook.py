@@ -1,6 +1,6 @@
 """Section 3a: the part3.ipynb notebook (rubric items 6.4 and 6.5), read as data from its saved outputs.
 
-Nothing in the notebook is executed (same reading as Section 2's notebooks, ``section2_notebooks.read_notebook``):
+Nothing in the notebook is executed (same reading as Section 2's notebooks, ``notebooks.read_notebook``):
 
 * part3_notebook: executed without error outputs (half the points); at least two figures (the t-SNE plots of two
   features); the variance table the given cell prints (``| feature | D | within | between | total |
@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple
 
 from autograder.grading import rubric
 from autograder.grading.checks import GradedTestCase, graded
-from autograder.grading.checks.section2_notebooks import execution_problems, inspect_notebook, read_notebook
+from autograder.grading.notebooks import execution_problems, inspect_notebook, read_notebook
 
 NOTEBOOK = "part3.ipynb"
 FIGURES = 2

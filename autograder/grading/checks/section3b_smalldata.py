@@ -14,8 +14,9 @@ from typing import List, Optional
 
 import numpy as np
 
-from autograder.grading import feedback, rubric
-from autograder.grading.feedback import Checks, compare_array, outcome_problem
+from autograder.grading import notebooks
+from autograder.grading.compare import compare_array, outcome_problem
+from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call
 
@@ -138,11 +139,12 @@ def expected_confusion(m: dict) -> np.ndarray:
 class TestSmallData(GradedTestCase):
     """smalldata/models.py and smalldata/helpers.py: architecture facts and helper outputs; part4.ipynb's outputs."""
 
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.inp = _inputs()
-        cls.out = cls.run_in_workspace(_calls(cls.inp), rubric.SMALLDATA_SANDBOX_LIMITS)
+        cls.out = cls.run_student(_calls(cls.inp), limits="torch")
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
@@ -222,7 +224,7 @@ class TestSmallData(GradedTestCase):
                        "and activations" if bad else
                        None if "Linear" in types else
                        f"FC_only: no nn.Linear among its modules ({', '.join(types) or 'none'})")
-        feedback.finish(self, checks, set_score, "smalldata_fc_only")
+        finish(self, checks, set_score, "smalldata_fc_only")
 
     @graded("smalldata_gray1conv")
     def test_gray1conv(self, set_score=None):
@@ -246,7 +248,7 @@ class TestSmallData(GradedTestCase):
                 out_problem = out_problem or self._output_problem(
                     five, x.shape, 5, "Grayscale1Convolution(num_classes=5, activation=nn.ReLU)")
             checks.add(labels[3], 1, out_problem)
-        feedback.finish(self, checks, set_score, "smalldata_gray1conv")
+        finish(self, checks, set_score, "smalldata_gray1conv")
 
     @graded("smalldata_activation")
     def test_activation(self, set_score=None):
@@ -273,7 +275,7 @@ class TestSmallData(GradedTestCase):
                                       "nn.ReLU or F.relu")
             else:
                 checks.add(label, 1, None)
-        feedback.finish(self, checks, set_score, "smalldata_activation")
+        finish(self, checks, set_score, "smalldata_activation")
 
     @graded("smalldata_cifar_one_conv")
     def test_cifar_one_conv(self, set_score=None):
@@ -293,7 +295,7 @@ class TestSmallData(GradedTestCase):
             parts = self._one_conv_one_pool(facts, "CifarOneConv()", 32)
             bad = [p for p in parts.values() if p]
             checks.add("one convolution, one max-pooling halving 32 x 32", 1, bad[0] if bad else None)
-        feedback.finish(self, checks, set_score, "smalldata_cifar_one_conv")
+        finish(self, checks, set_score, "smalldata_cifar_one_conv")
 
     @graded("smalldata_class_subset")
     def test_class_subset(self, set_score=None):
@@ -348,7 +350,7 @@ class TestSmallData(GradedTestCase):
             checks.add("too few examples", 1, None if raised.value == "ValueError" else
                        f"class_subset: with per_class=4 and class 9 having 2 examples it "
                        f"{'raised ' + raised.value if raised.value else 'raised nothing'}, expected ValueError")
-        feedback.finish(self, checks, set_score, "smalldata_class_subset")
+        finish(self, checks, set_score, "smalldata_class_subset")
 
     @staticmethod
     def _subset_pair(value):
@@ -408,7 +410,7 @@ class TestSmallData(GradedTestCase):
             checks.add(f"trained weights (momentum={t['momentum']})", 1,
                        p and f"{desc}: the trained weights differ from torch.optim.SGD(lr, momentum) on "
                              f"nn.CrossEntropyLoss with one step per batch: {p}")
-        feedback.finish(self, checks, set_score, "smalldata_train_epochs")
+        finish(self, checks, set_score, "smalldata_train_epochs")
 
     @graded("smalldata_metrics")
     def test_metrics(self, set_score=None):
@@ -439,26 +441,25 @@ class TestSmallData(GradedTestCase):
             p = compare_array(expected, outcome.value)
             checks.add("confusion", 1, p and (f"confusion(num_classes={m['num_classes']}) {desc}: {p} (rows = true "
                                               "class, columns = predicted class, every class 0..num_classes-1)"))
-        feedback.finish(self, checks, set_score, "smalldata_metrics")
+        finish(self, checks, set_score, "smalldata_metrics")
 
     @graded("smalldata_notebook")
     def test_notebook(self, set_score=None):
         """Read as data (never executed): executed without errors, the figures, the printed dataset and table."""
-        from autograder.grading.checks import section2_notebooks as notebooks
         checks = Checks(NOTEBOOK)
         path = self.submission_dir / NOTEBOOK
         labels = ("executed without errors", "figures", "dataset and transfer table")
         if not path.is_file():
             for label, weight in zip(labels, (2, 1, 1)):
                 checks.add(label, weight, f"{NOTEBOOK}: not attempted (not in the submission).")
-            feedback.finish(self, checks, set_score, "smalldata_notebook")
+            finish(self, checks, set_score, "smalldata_notebook")
             return
         try:
             report = notebooks.inspect_notebook(notebooks.read_notebook(path))
         except ValueError as exc:
             for label, weight in zip(labels, (2, 1, 1)):
                 checks.add(label, weight, f"{NOTEBOOK}: {exc}.")
-            feedback.finish(self, checks, set_score, "smalldata_notebook")
+            finish(self, checks, set_score, "smalldata_notebook")
             return
         problems = notebooks.execution_problems(report)
         never_run = report.code_cells > 0 and len(report.unexecuted) == report.code_cells
@@ -473,4 +474,4 @@ class TestSmallData(GradedTestCase):
         checks.add(labels[2], 1, None if not missing else
                    f"{NOTEBOOK}: the saved outputs lack {' and '.join(missing)}" + (": not attempted" if never_run
                                                                                      else "") + ".")
-        feedback.finish(self, checks, set_score, "smalldata_notebook")
+        finish(self, checks, set_score, "smalldata_notebook")

@@ -90,7 +90,7 @@ def _in_workspace(filename: str) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    """'TypeError: text (layers.py, line 42, in fc_forward: `out = x @ w`)': the deepest frame in a workspace file."""
+    """'TypeError: text (model.py, line 42, in forward: `out = x @ w`)': the deepest frame in a workspace file."""
     text = str(exc)
     head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     where = None
