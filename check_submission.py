@@ -14,11 +14,13 @@ not a classmate's. When your zip has another name, `--uniqname UNIQNAME` checks 
 The notebooks must be saved with their outputs (run every cell, then save) and without error outputs.
 `make_submission.py` builds such a zip for you and runs this check on it.
 
-The autograder imports this file but grades with only two of its functions: `safe_extract` (how zips are opened
-when the course staff grade locally: no path tricks, links or zip bombs) and `find_submission_folder` (where your
-files are found). Gradescope unzips and renames your upload itself, and also accepts files at the top of the zip.
-The other checks here (the folder and zip names, the file list, the notebook outputs) are only for you: the grader
-never refuses a submission for them; a missing or broken file just earns no points on the checks that need it.
+The autograder imports this file and grades with three of its functions: `safe_extract` (how zips are opened
+when the course staff grade locally: no path tricks, links or zip bombs), `find_submission_folder` (where your
+files are found) and `missing_files` (which files are not where they must be, and where they were found instead:
+the autograder's checks that need them say the same). Gradescope unzips and renames your upload itself, and also
+accepts files at the top of the zip. The other checks here (the folder and zip names, the notebook outputs) are
+only for you: the grader never refuses a submission for them; a missing or broken file just earns no points on the
+checks that need it.
 Because the autograder imports it, this module uses only the Python standard library (plus `nbformat`, imported
 lazily when it is installed).
 """
@@ -446,20 +448,11 @@ def check_files(folder: str | os.PathLike) -> list[str]:
     folder = Path(folder)
     problems: list[str] = []
     found_elsewhere = _files_below(folder)
+    missing = missing_files(folder, found_elsewhere)
     for name in REQUIRED_FILES:
         path = folder / name
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            problems.append(f"{name} is not a plain file.")
-        elif not path.exists():
-            hint = KIT_SOURCES[name][1]
-            misplaced = [rel for rel in found_elsewhere if rel.name == name and len(rel.parts) > 1]
-            if misplaced:
-                problems.append(
-                    f"{name} is missing from the top of your folder (found {misplaced[0].as_posix()}); "
-                    "put it directly in the folder."
-                )
-            else:
-                problems.append(f"{name} is missing ({hint}).")
+        if name in missing:
+            problems.append(missing[name])
         elif path.stat().st_size == 0:
             problems.append(f"{name} is empty.")
         elif name in NOTEBOOKS:
@@ -467,6 +460,53 @@ def check_files(folder: str | os.PathLike) -> list[str]:
 
     problems.extend(_odd_extras(folder, found_elsewhere))
     return problems
+
+
+def missing_files(folder: str | os.PathLike, entries: list[Path] | None = None) -> dict[str, str]:
+    """Each required file that is not a plain file directly in ``folder`` -> what to tell the student: where it was
+    found instead (a folder further down, or a near name such as solver.py for solvers.py), else how to make it.
+    The autograder reads this too: a check that needs a missing file says this, instead of grading the starter."""
+    folder = Path(folder)
+    entries = _files_below(folder) if entries is None else entries
+    required = set(REQUIRED_FILES)
+    others = [rel for rel in entries if (folder / rel).is_file() and not (folder / rel).is_symlink()
+              and not (len(rel.parts) == 1 and rel.name in required)
+              and not any(part in ("__pycache__", ".ipynb_checkpoints", "__MACOSX") for part in rel.parts)]
+    missing = {}
+    for name in REQUIRED_FILES:
+        path = folder / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            missing[name] = f"{name} is not a plain file."
+        elif not path.exists():
+            misplaced = [rel for rel in others if rel.name == name]
+            near = _near_name(name, [rel for rel in others if rel.name not in required])
+            if misplaced:
+                missing[name] = (f"{name} is missing from the top of your folder (found {misplaced[0].as_posix()}); "
+                                 "put it directly in the folder.")
+            elif near is not None:
+                missing[name] = (f"{name} is missing (found {near.as_posix()}: rename it to {name} and put it "
+                                 "directly in the folder).")
+            else:
+                missing[name] = f"{name} is missing ({KIT_SOURCES[name][1]})."
+    return missing
+
+
+def _near_name(name: str, candidates: list[Path]) -> Path | None:
+    """The candidate whose file name is closest to ``name`` with the same extension (solver.py for solvers.py, Lab
+    (1).ipynb for lab.ipynb), or None when none is close."""
+    import difflib
+    stem, suffix = os.path.splitext(name.lower())
+    best, best_ratio = None, 0.0
+    for rel in candidates:
+        other_stem, other_suffix = os.path.splitext(rel.name.lower())
+        if other_suffix != suffix:
+            continue
+        ratio = 1.0 if other_stem == stem else difflib.SequenceMatcher(None, stem, other_stem).ratio()
+        if other_stem.startswith(stem) or stem.startswith(other_stem):
+            ratio = max(ratio, 0.8)
+        if ratio >= 0.75 and ratio > best_ratio:
+            best, best_ratio = rel, ratio
+    return best
 
 
 def _files_below(folder: Path) -> list[Path]:

@@ -21,6 +21,8 @@ the safe extraction, a folder copied with the same caps, links left out). Next t
 The CSV has one row per student; its score columns are named ``<number> <rubric id> (/<max>)`` (``2.2 fc_backward
 (/6)``), scores rounded to two decimals. A submission that could not be graded (not a zip, unsafe, no code, the
 grader failed) has empty score cells, ``status`` ``ungradable`` and the reason: never a zero that looks like a grade.
+A graded submission's ``status`` is ``graded``, or ``incomplete: solvers.py missing`` when files the homework asks for
+are not where check_submission.py looks (the rows that grade them say where they were found, e.g. solver.py).
 An input where no submission is found is an error (RegradeError; the command exits with status 2).
 """
 from __future__ import annotations
@@ -403,7 +405,10 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
             for item_id, col in zip(ids, columns):
                 number = rubric.RUBRIC[item_id].number
                 row[col] = _fmt(scores[number]) if number in scores else ""
-            row.update({total_col: _fmt(results["score"]), "status": "graded", "reason": ""})
+            missing = results.get("extra_data", {}).get("missing_files") or []
+            row.update({total_col: _fmt(results["score"]),
+                        "status": f"incomplete: {', '.join(missing)} missing" if missing else "graded",
+                        "reason": ""})
         rows.append(row)
         print(f"{sub.student}: " + (f"UNGRADABLE ({reason.splitlines()[0][:120]})" if reason
                                     else f"{row[total_col]} / {maximum:g}"), flush=True)

@@ -12,7 +12,9 @@ What counts, read from the source (``ast``, nothing is imported):
   goes through: the grader, its harness and its trusted reference processes;
 * the module-level imports of the kit's Python files: the reference kit runs in the grader's trusted processes and
   the given student files in the sandbox, both with the venv's interpreter. An import inside a function (a training
-  script's matplotlib for its plot) runs only when that function does, which grading never asks for.
+  script's matplotlib for its plot) runs only when that function does, which grading never asks for;
+* every import in the code cells of the switched-on parts' notebooks: the grader executes the students' notebooks
+  (IPython magics and shell lines are left out).
 """
 from __future__ import annotations
 
@@ -59,10 +61,33 @@ def _kit_python_files(source: Path) -> List[Path]:
     return files
 
 
+def _notebook_imports(path: Path) -> Set[str]:
+    """The top-level modules a notebook's code cells import (read as JSON; cells that do not parse are skipped)."""
+    import json
+    names: Set[str] = set()
+    for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        text = "".join(cell.get("source", []))
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        names |= {name.split(".")[0] for node in ast.walk(tree) for name in _names(node)}
+    return names
+
+
+def _notebooks(source: Path) -> List[Path]:
+    from autograder import parts
+    return [source / nb.name for part in parts.enabled() for nb in part.notebooks]
+
+
 def needed(source: Path) -> Dict[str, List[str]]:
     """Third-party top-level module -> the files (relative to ``source``) that import it."""
     grader = [source / name for name in ENTRY_MODULES] + sorted((source / GRADING_PACKAGE).rglob("*.py"))
     kit = _kit_python_files(source)
+    notebooks = [path for path in _notebooks(source) if path.is_file()]
     # Local modules: the source's top-level names and every Python file's stem (the kit's scripts import their
     # folder's files flat: `from layers import fc_forward`).
     local = {p.name for p in source.iterdir()} | {p.stem for p in grader + kit}
@@ -74,6 +99,12 @@ def needed(source: Path) -> Dict[str, List[str]]:
             for name in sorted(_imports(path, module_level_only)):
                 if name in sys.stdlib_module_names or name in local or name == "__future__":
                     continue
+                found.setdefault(name, []).append(path.relative_to(source).as_posix())
+    if notebooks:  # not imported by name: the kernel nbclient starts for each notebook is ipykernel's
+        found.setdefault("ipykernel", []).append("autograder/grading/harness/notebook_exec.py")
+    for path in notebooks:
+        for name in sorted(_notebook_imports(path)):
+            if name not in sys.stdlib_module_names and name not in local and name != "__future__":
                 found.setdefault(name, []).append(path.relative_to(source).as_posix())
     return dict(sorted(found.items()))
 

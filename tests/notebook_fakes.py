@@ -1,8 +1,10 @@
-"""Hand-made "executed" notebooks for the notebook checks' tests (no kernel needed).
+"""Submissions for the notebook checks' tests: notebooks edited from the kit's, saved outputs typed by hand, exports.
 
-``executed_reference(name, outputs)`` is the kit's reference notebook with execution counts 1, 2, ... and, for each
-code cell whose source contains a key of ``outputs``, those outputs: what a student's saved notebook looks like,
-without running it. ``png(width, height)`` is a valid PNG of that size.
+The grader executes every notebook itself and never scores saved outputs, so the typed outputs here
+(``executed_reference(name, outputs)``: the kit's notebook with execution counts and the given outputs in the cells
+whose source contains a key) are claims a crafted submission makes; ``edited(name, {old: new})`` is the kit's
+reference notebook (a student who did the work) with pieces of code replaced; ``traced_export`` and
+``lookup_export`` write TorchScript files. ``png(width, height)`` is a valid PNG of that size.
 """
 from __future__ import annotations
 
@@ -86,6 +88,18 @@ def part2_outputs(img1=("coffee", [("espresso", 0.957), ("cup", 0.02), ("eggnog"
                                                   figure(*figure_size)]}
 
 
+def edited(name: str, replacements: Dict[str, str], base: Path = paths.KIT) -> nbformat.NotebookNode:
+    """The notebook ``base/name`` (the kit's reference by default) with each ``old`` piece of code replaced by
+    ``new`` (every ``old`` must occur)."""
+    nb = nbformat.read(str(base / name), as_version=4)
+    for old, new in replacements.items():
+        cells = [cell for cell in nb.cells if cell.cell_type == "code" and old in cell.source]
+        assert cells, f"{name}: no code cell holds {old!r}"
+        for cell in cells:
+            cell.source = cell.source.replace(old, new)
+    return nb
+
+
 def executed_notebook(outputs_per_cell) -> nbformat.NotebookNode:
     """A small executed notebook: one code cell per entry, each with the given outputs and an execution count."""
     nb = nbformat.v4.new_notebook()
@@ -109,6 +123,41 @@ def traced_export(path: Path, body: str) -> None:
     subprocess.run([sys.executable, "-c", script, str(path)], check=True)
 
 
+def lookup_export(path: Path, images, labels, conv: bool = False, pool: int = 4) -> None:
+    """A nearest-neighbour lookup of ``images`` (uint8 (N, 28, 28)) written with a classifier's operations only
+    (average pooling, linear, softmax, linear), as a TorchScript file: it answers ``labels`` for those images without
+    learning anything. With ``conv``, a 1 x 1 convolution (weight 1) comes first, so that the export has a
+    convolution its predictions need."""
+    import numpy as np
+    folder = Path(path).parent
+    np.save(folder / "bank_images.npy", np.asarray(images, dtype=np.uint8))
+    np.save(folder / "bank_labels.npy", np.asarray(labels, dtype=np.int64))
+    body = f"""
+import numpy as np
+bank = (torch.from_numpy(np.load(r"{folder / 'bank_images.npy'}")).float() / 255.0 - 0.2860) / 0.3530
+labels = torch.from_numpy(np.load(r"{folder / 'bank_labels.npy'}"))
+pooled = nn.functional.avg_pool2d(bank.unsqueeze(1), {pool}).flatten(1)  # (N, 784 / pool^2)
+class Lookup(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 1, bias=False) if {conv} else None
+        if self.conv is not None:
+            nn.init.ones_(self.conv.weight)
+        self.pool = nn.AvgPool2d({pool})
+        self.near = nn.Linear(pooled.shape[1], pooled.shape[0])  # -|x - b|^2 up to a constant of x
+        self.near.weight.data = 2 * pooled
+        self.near.bias.data = -(pooled ** 2).sum(1)
+        self.vote = nn.Linear(pooled.shape[0], 10, bias=False)
+        self.vote.weight.data = nn.functional.one_hot(labels, 10).float().t()
+    def forward(self, x):
+        if self.conv is not None:
+            x = self.conv(x)
+        return self.vote(torch.softmax(self.near(self.pool(x).flatten(1)) * 10.0, dim=1))
+model = Lookup()
+"""
+    traced_export(Path(path), body)
+
+
 def export_facts(path: Path, images, labels) -> tuple:
     """(parameter count, test accuracy in percent) of a trusted test export, measured in this process."""
     import warnings
@@ -130,29 +179,3 @@ def save_sample_images(folder: Path) -> None:
     from PIL import Image
     Image.fromarray(skimage.data.coffee()).convert("RGB").save(folder / "img1.png")
     Image.fromarray(skimage.data.astronaut()).convert("RGB").save(folder / "img2.png")
-
-
-def true_top5(folder: Path, model_name: str) -> dict:
-    """{key: [(label, probability)] * 5} of folder/img1.png and img2.png, by the harness's own procedure run in this
-    (trusted) test process."""
-    import importlib.util
-    import json
-    spec = importlib.util.spec_from_file_location(
-        "_test_section2_procedures", paths.REPO / "autograder" / "grading" / "harness" / "section2_procedures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    index = json.loads((paths.KIT / "imagenet_class_index.json").read_text())
-    import os
-    cwd = os.getcwd()
-    try:
-        os.chdir(folder)
-        weights = None
-        if model_name.startswith("squeezenet"):
-            from autograder.grading import section2_imagenet as graded
-            weights = str(graded.squeezenet_weights())
-        found = module.part2_top5(None, model_name, ["img1.png", "img2.png"], weights)
-    finally:
-        os.chdir(cwd)
-    return {key: [(index[str(int(i))][1], float(v)) for i, v in zip(found[f"{key}.png"]["indices"],
-                                                                    found[f"{key}.png"]["probabilities"])]
-            for key in ("img1", "img2")}

@@ -124,3 +124,66 @@ def test_tanh_or_hang():
     assert f"caught: {chaffs.CHAFFS['broadcast_not_reduced'][0]}" in output
     assert "not run" not in output
     assert "Traceback" not in output
+
+
+# -- graded blind (issue: a suite must not recognise the reference instead of testing) -------------------------------
+
+GAMING_SUITES = {
+    # passes on whatever runs first in its process, fails afterwards
+    "first_in_process": '''
+import numpy as np
+from tensor import Tensor
+RUNS = []
+def test_first_run_only():
+    RUNS.append(1)
+    assert len(RUNS) == 1 and __import__("sys").modules.get("_seen_before") is None
+    __import__("sys").modules["_seen_before"] = True
+''',
+    # passes on the first framework of the grading, fails (or hangs) on every later one: state kept on disk
+    "first_on_disk": '''
+import os, tempfile
+FLAG = os.path.join(tempfile.gettempdir(), "dlkit-first-run-flag")
+def test_first_grading_run_only():
+    if os.path.exists(FLAG):
+        raise AssertionError("not the first run")
+    open(FLAG, "w").close()
+''',
+    "hang_after_first": '''
+import os
+FLAG = "/tmp/dlkit-hang-flag"  # outside the workspace, where a later process could find it
+def test_hang_after_first_run():
+    if os.path.exists(FLAG):
+        while True:
+            pass
+    open(FLAG, "w").close()
+''',
+    # recognises the reference by a file name or by the order of the public seed
+    "file_name": '''
+import os, sys
+import tensor
+def test_reference_by_name():
+    names = sorted(os.listdir(".")) + [getattr(tensor, "__file__", ""), str(getattr(tensor, "__spec__", ""))]
+    assert any("reference" in n or "fw0" in n for n in names)
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(GAMING_SUITES))
+def test_suites_that_recognise_the_reference_instead_of_testing_earn_nothing(name, tmp_path, student_tree):
+    import glob
+    import tempfile
+    for flag in glob.glob(str(Path(tempfile.gettempdir()) / "dlkit-*-flag")) + glob.glob("/tmp/dlkit-*-flag"):
+        Path(flag).unlink()
+    score, _, output = grade_tests(tmp_path / name, GAMING_SUITES[name], student_tree)
+    assert score == 0, output
+
+
+def test_the_framework_order_is_secret_and_the_reference_runs_more_than_once():
+    from autograder.grading.checks import autograd_framework as af
+    from autograder.grading.session import Session
+    orders = [af.blind_order(Session.start(Path("."), paths.REPO).rng(af.ORDER_SEED)) for _ in range(4)]
+    assert all(order.count("reference") == af.REFERENCE_RUNS >= 2 for order in orders)
+    assert sorted(orders[0]) == sorted(list(chaffs.CHAFFS) + ["reference"] * af.REFERENCE_RUNS)
+    assert len({tuple(o) for o in orders}) > 1  # a fresh secret seed per grading
+    files = {name: af.framework_files(name) for name in ("reference", "tanh_derivative")}
+    assert set(files["reference"]) == set(files["tanh_derivative"]) == {"fw_tensor.pyc", "fw_nn.pyc", "fw_optim.pyc"}

@@ -216,7 +216,7 @@ def test_reference_submission(tmp_path, cifar10_dir, fashion_mnist_root):
     """Builds the reference artifacts (minutes the first time, then cached by the kit's hash)."""
     built = kits.build_all(tmp_path / "dist", student_dir=tmp_path / "student")
     zip_path = built["reference-submission"]
-    from autograder.grading.submission import load_check_submission
+    from autograder.grading.handed_in import load_check_submission
     check_submission = load_check_submission(paths.KIT)
     names = sorted(_members(zip_path))
     assert names == sorted(f"{kits.REFERENCE_FOLDER}/{name}" for name in check_submission.REQUIRED_FILES)

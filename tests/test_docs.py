@@ -230,7 +230,7 @@ def test_adding_a_check_walkthrough(tmp_path):
     root = _scratch_copy(tmp_path)
     declaration = root / "autograder" / "parts" / "section1.py"
     text = declaration.read_text()
-    anchor = text.index("\n", text.index('"softmax_loss")),', text.index('"layers_edge_cases": Row('))) + 1
+    anchor = text.index("\n", text.index('needs=("layers.py",)),', text.index('"layers_edge_cases": Row('))) + 1
     declaration.write_text(text[:anchor] + steps["rubric row"] + text[anchor:])
     harness = root / "autograder" / "grading" / "harness" / "section1_procedures.py"
     harness.write_text(harness.read_text() + "\n\n" + steps["harness procedure"])
@@ -265,7 +265,7 @@ def test_a_row_number_taken_twice_is_refused_naming_both(tmp_path):
     declaration = root / "autograder" / "parts" / "section1.py"
     steps = _doc_steps("adding-a-check.md")
     text = declaration.read_text()
-    anchor = text.index("\n", text.index('"softmax_loss")),', text.index('"layers_edge_cases": Row('))) + 1
+    anchor = text.index("\n", text.index('needs=("layers.py",)),', text.index('"layers_edge_cases": Row('))) + 1
     declaration.write_text(text[:anchor] + steps["rubric row"].replace('"2.8"', '"2.7"') + text[anchor:])
     proc = subprocess.run([sys.executable, "-c", "import autograder.parts"], cwd=root, capture_output=True, text=True,
                           env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})

@@ -410,9 +410,10 @@ def test_runner_scores_every_item_once_with_reasons(fake_graded, given_tree, sub
     assert by_id["layers_edge_cases"]["visibility"] == "hidden"
     assert by_id["two_layer_init"]["score"] == 0 and "setting up" in by_id["two_layer_init"]["output"]
     assert "not graded" in by_id["two_layer_forward"]["output"]
-    assert by_id["checkpoint_accuracy"]["output"] == "not graded: skipped: CIFAR-10 is not available"
+    # (this submission has no checkpoint.pkl either: the row says so first)
+    assert by_id["checkpoint_accuracy"]["output"].endswith("\nnot graded: skipped: CIFAR-10 is not available")
     # Items of the same module without a test of their own get the module's setup reason too.
-    assert by_id["training_step_own_model"]["output"] == "not graded: skipped: CIFAR-10 is not available"
+    assert by_id["training_step_own_model"]["output"].endswith("\nnot graded: skipped: CIFAR-10 is not available")
     assert isinstance(results["execution_time"], float)
     assert results["score"] == sum(t["score"] for t in results["tests"])
 

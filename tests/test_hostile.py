@@ -457,14 +457,15 @@ def _assert_no_more_than_zero_step(rows: dict, zero_step_rows: dict) -> None:
 
 @pytest.mark.parametrize("case", sorted(HARNESS_PATCHED_TRAIN))
 def test_train_patching_the_harness_earns_nothing(case, student_tree, kit_files, zero_step_rows, tmp_path):
-    """train.py replaces harness functions so that the harness reports fabricated, self-consistent pieces for a
-    training_step that computes nothing: the patch takes effect (the hint believes the fabricated pieces) and earns
-    nothing beyond what the same training_step earns without it."""
+    """train.py replaces harness functions so that the harness would report fabricated, self-consistent pieces for
+    a training_step that computes nothing: the harness bound its procedures before importing train.py and took their
+    module out of sys.modules, so the patch lands on a fresh copy and changes nothing; and it would earn nothing
+    beyond what the same training_step earns without it anyway."""
     folder = reference_submission(tmp_path / "mallory", {"train.py": HARNESS_PATCHED_TRAIN[case]})
     rows = graded_rows(folder, "section1_training", tmp_path / "results" / "results.json", student_tree)
     _assert_no_more_than_zero_step(rows, zero_step_rows)
-    # The patch really ran in the sandbox: the (hint-only) comparison with "your own pieces" used the fabricated ones.
-    assert "training_step combines your own softmax_loss" in rows["training_step_own_model"]["output"]
+    # The feedback is the unpatched zero step's: the fabricated pieces were never used.
+    assert rows["training_step_own_model"]["output"] == zero_step_rows["training_step_own_model"]["output"]
 
 
 def test_train_reporting_no_parameter_names_earns_nothing(student_tree, kit_files, zero_step_rows, tmp_path):
@@ -677,6 +678,6 @@ def test_pickled_part1_model_earns_nothing_and_never_runs_in_the_grader(fashion_
     rows = graded_rows(folder, "section2_notebooks", tmp_path / "results" / "results.json")
     row = rows["part1_accuracy"]
     assert row["score"] == 0 and row["status"] == "failed", row["output"]
-    assert row["output"].startswith("part1_model.pt could not be evaluated (error): "), row["output"]
+    assert "part1_model.pt could not be evaluated (error): " in row["output"], row["output"]
     assert sum(t["score"] for t in rows.values()) == 0
     _assert_never_ran_in_the_grader(drop_folder)

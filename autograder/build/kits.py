@@ -11,7 +11,8 @@ dist/ after :func:`build_all`:
       autograder/                     the instructor package (no caches)
       <the kit's entries>             the reference kit (the grader's reference computations)
       student/                        the generated student tree (given files copied into every workspace)
-      eval/                           cifar10_test.npz, fashion_mnist_test.npz (see autograder/eval_data.py)
+      eval/                           the evaluation arrays the enabled parts need (see autograder/eval_data.py)
+      gdata/                          the small data sets of the grader's runs of the notebooks (eval_data.py)
 
 * ``reference-submission.zip``: what a perfect student hands in (folder ``reference/``), with the reference
   artifacts (trained checkpoint, executed notebooks, part 1 export); only with ``with_reference_artifacts``;
@@ -135,12 +136,19 @@ def _autograder_members(student_dir: Path, eval_dir: Path) -> List[Member]:
     members += _tree_members(paths.KIT, "", markers.kit_files(paths.KIT))
     members += _tree_members(student_dir, "student/", markers.kit_files(student_dir))
     needed = sorted({dataset for part in parts.enabled() for dataset in part.eval_data})
-    for name in (eval_data.FILES[dataset] for dataset in needed):
+    for name in (name for dataset in needed for name in eval_data.FILES[dataset]):
         source = eval_dir / name
         if not source.is_file():
             raise FileNotFoundError(f"evaluation file {name} could not be built: "
                                     f"{paths.missing_data_reason('CIFAR-10 / Fashion-MNIST')}")
         members.append((f"eval/{name}", _normalized_npz(source), 0o644))
+    # The small data sets the grader's own runs of the notebooks read (eval_data.grader_data_dir).
+    notebook_data = {name for part in parts.enabled() for notebook in part.notebooks for name in notebook.data}
+    if notebook_data:
+        folder = eval_data.grader_data_dir()
+        members += _tree_members(folder, f"{eval_data.GRADER_DATA}/",
+                                 sorted(p.relative_to(folder) for p in folder.rglob("*")
+                                        if p.is_file() and not p.name.startswith(".")))
     return members
 
 
@@ -198,7 +206,7 @@ def build_all(dist_dir: Union[str, os.PathLike] = paths.DIST, *, with_reference_
     from autograder.build import texts
     for relative in texts.sync():  # texts that show rubric.py's numbers, rewritten before anything is built
         print(f"regenerated from rubric.py: {relative}")
-    from autograder.grading.submission import load_check_submission
+    from autograder.grading.handed_in import load_check_submission
     check_submission = load_check_submission(kit)
     required: Tuple[str, ...] = tuple(check_submission.REQUIRED_FILES)
     kit_sources: Dict[str, str] = {name: check_submission.KIT_SOURCES[name][0] for name in required}

@@ -35,7 +35,7 @@ import jsonschema
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
 from autograder import paths
-from autograder.grading import faults, rubric
+from autograder.grading import faults, handed_in, rubric
 from autograder.grading.session import Session
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results_schema.json"
@@ -431,8 +431,16 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
                             eval_dir=Path(eval_dir) if eval_dir else None, hidden=hidden)
     try:
         raw_rows, expected, missing_reason = _run_tests(module_names, session)
-        rows = _finish_rows(raw_rows, expected_all, missing_reason)
-        results = _results(rows, time.monotonic() - start, sorted(session.isolation_notes))
+        missing_files = handed_in.missing(session.submission_dir)
+        rows = handed_in.apply(_finish_rows(raw_rows, expected_all, missing_reason), missing_files)
+        incomplete = handed_in.incomplete(missing_files, expected_all)
+        notes = sorted(session.isolation_notes)
+        if incomplete:
+            notes.insert(0, "missing from your submission: " + handed_in.summary(missing_files, incomplete)
+                         + " (the checks that need them say more).")
+        results = _results(rows, time.monotonic() - start, notes)
+        if incomplete:
+            results["extra_data"]["missing_files"] = incomplete
         validate(results)
     except Exception:  # grading itself broke: still hand Gradescope a valid result, details to the instructor log
         _log(f"grading failed:\n{traceback.format_exc()}")

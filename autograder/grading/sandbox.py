@@ -251,16 +251,24 @@ class RunDir:
 
 
 def make_run_dir(work_files: Dict[str, Path]) -> RunDir:
-    """A fresh run folder whose ``work`` holds copies of ``work_files`` (name -> source path), owned by the run's
-    user (leased here, released by :meth:`RunDir.cleanup`)."""
+    """A fresh run folder whose ``work`` holds copies of ``work_files`` (relative name -> source path), owned by the
+    run's user (leased here, released by :meth:`RunDir.cleanup`)."""
     lease = _RunId() if privileged_grader() else None
     # Not tempfile.gettempdir(): a grader's TMPDIR may sit under a private home the sandbox user cannot traverse.
     root = Path(tempfile.mkdtemp(prefix="dlkit-run-", dir=os.environ.get("AUTOGRADER_SANDBOX_TMP", "/tmp")))
     root.chmod(0o711)  # the run's user may traverse to its folders but not list the parent
     run_dir = RunDir(root, root / "work", lease.id if lease else os.getuid(), lease.id if lease else None, lease)
     run_dir.work.mkdir(mode=0o700)
-    for name, source in work_files.items():
+    for name, source in work_files.items():  # names may be relative paths: their folders are the run's user's too
         target = run_dir.work / name
+        folder = target.parent
+        missing = []
+        while folder != run_dir.work and not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for made in reversed(missing):
+            made.mkdir(mode=0o700)
+            run_dir._give(made)
         shutil.copyfile(source, target)
         target.chmod(0o600)
         run_dir._give(target)

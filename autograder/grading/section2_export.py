@@ -1,27 +1,36 @@
-"""Section 2's part1 export (part1_model.pt, TorchScript): evaluated in the sandbox, its frozen graph judged.
+"""Section 2's part1 export (part1_model.pt, TorchScript): evaluated in the sandbox, judged so that the cheapest way
+to the points is the homework.
 
-``harness/section2_procedures.part1_logits`` runs the export on the grader's Fashion-MNIST test images inside the
-sandbox and reports the frozen graph's operations and sizes; only the operations of a classifier network
-(ALLOWED_OPS) and bounded stored data (``parts/section2.EXPORT``) are accepted; the grader computes the accuracy from
-the labels it holds (they never enter the sandbox).
+``harness/section2_procedures.part1_logits`` runs an export on images the grader sends (never their labels) inside
+the sandbox and reports its frozen graph (operations, sizes), its parameter shapes, and its predictions with every
+convolution zeroed. The grader computes every accuracy itself and accepts an export only when:
+
+* its graph holds only a classifier network's operations (ALLOWED_OPS) and bounded stored data
+  (``parts/section2.EXPORT``: parameters, stored elements);
+* it has convolutions and they matter: with their weights zeroed, its accuracy falls to ``ablated_max`` or below;
+* it is not worse on training images than on test images by more than ``train_margin`` points (a model trained on the
+  training split is not; one that looks the test set up is);
+* its test accuracy is not above ``ceiling`` (more than a small CNN reaches: held for the instructor's review);
+* it is the network the student's notebook trains: its parameter shapes are those of the export the grader's own run
+  of part1.ipynb wrote (autograder/grading/notebook_runs.py).
 """
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
 
 from autograder import eval_data
-from autograder.grading.student_code import Call
+from autograder.grading.student_code import Call, Outcome
 from autograder.parts import section2
 
 PART = "section2"
 MAX_MODEL_BYTES = 50 * 1024 * 1024  # part1_model.pt: the reference is ~1.7 MB
 MODEL_FILE = "part1_model.pt"
-IMAGES_FILE = "fashion_mnist_test_images.npy"
+IMAGES_FILE = "fashion_mnist_images.npy"
 PART1_CHUNK = 200  # images per forward pass in the sandbox: the reference's largest activation is then 20 MB
 
 # Operations a classifier network's frozen TorchScript graph may contain (aten names without the "aten::" prefix and
@@ -49,26 +58,50 @@ ALLOWED_OPS = frozenset({
 })
 ALLOWED_PRIM = frozenset({"prim::Constant", "prim::ListConstruct", "prim::ListUnpack", "prim::TupleConstruct",
                           "prim::TupleUnpack", "prim::NumToTensor", "prim::device", "prim::dtype"})
+CONVOLUTIONS = frozenset({"aten::_convolution", "aten::convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d"})
 
 
 def fashion_mnist_test_set(eval_dir: Optional[Path]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """The grader's Fashion-MNIST test images uint8 (10000, 28, 28) and labels int64 (10000,), or None."""
+    return _eval_set(eval_dir, eval_data.FASHION_MNIST_FILE, eval_data.fashion_mnist_test)
+
+
+def fashion_mnist_train_sample(eval_dir: Optional[Path]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """2000 Fashion-MNIST training images uint8 (2000, 28, 28) and labels int64 (2000,), or None."""
+    return _eval_set(eval_dir, eval_data.FASHION_MNIST_TRAIN_FILE, eval_data.fashion_mnist_train_sample)
+
+
+def _eval_set(eval_dir, name, default):
     if eval_dir is not None:
-        path = Path(eval_dir) / eval_data.FASHION_MNIST_FILE
+        path = Path(eval_dir) / name
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as data:
             return data["X"], data["y"]
-    return eval_data.fashion_mnist_test()
+    return default()
+
+
+def images_file(images: np.ndarray) -> bytes:
+    """The .npy bytes of uint8 images, as the sandbox procedure reads them."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(images, dtype=np.uint8), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def logits_call(call_id: str, ablate: int = 0) -> Call:
+    return Call(call_id, None, procedure="section2_procedures.part1_logits",
+                args=(MODEL_FILE, IMAGES_FILE, PART1_CHUNK, ablate))
 
 
 @dataclass
 class ExportResult:
-    """What the sandbox measured on a part1 export: accuracy None and a student-facing reason when it is not
-    accepted; the parameter count whenever the graph could be read."""
+    """What the grader measured on a part1 export: accuracy None and a student-facing reason when it is not
+    accepted; the parameter count and shapes whenever the graph could be read."""
     accuracy: Optional[float]
     reason: str = ""
     parameters: Optional[int] = None
+    shapes: List[list] = field(default_factory=list)
+    held: bool = False  # accepted as a classifier, but above the ceiling: held for review
 
 
 def graph_problems(graph: dict) -> List[str]:
@@ -82,6 +115,8 @@ def graph_problems(graph: dict) -> List[str]:
         problems.append(f"its graph uses {', '.join(bad[:8])}, which a classifier network does not need; only "
                         f"convolution, linear, normalization, pooling, activation, dropout, reshaping, "
                         f"concatenation, softmax and elementwise add/sub/mul/div are accepted")
+    if not set(ops) & CONVOLUTIONS:
+        problems.append("it has no convolution: part1 asks for a convolutional network")
     parameters = int(graph.get("parameters", 0))
     if parameters > limits["max_parameters"]:
         problems.append(f"it has {parameters:,} parameters (at most {limits['max_parameters']:,}): use a smaller "
@@ -94,45 +129,60 @@ def graph_problems(graph: dict) -> List[str]:
     return problems
 
 
-def evaluate_export(session, model_path: Path, images: np.ndarray, labels: np.ndarray) -> ExportResult:
-    """Run a submitted part1 export in the sandbox on ``images``, check its graph and score it against ``labels``.
-
-    Args:
-        session: the grading (its sandbox runs).
-        model_path: the submitted TorchScript file (never opened in this process beyond copying its bytes).
-        images: uint8 (N, 28, 28) test images.
-        labels: int64 (N,) their labels (they stay in the grading process).
-    """
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(images, dtype=np.uint8), allow_pickle=False)
-    call = Call("part1_logits", None, procedure="section2_procedures.part1_logits",
-                args=(MODEL_FILE, IMAGES_FILE, PART1_CHUNK))
-    outcome = session.run(PART, [call], limits="export",
-                          files={MODEL_FILE: model_path, IMAGES_FILE: buffer.getvalue()})["part1_logits"]
+def read_logits(outcome: Outcome, count: int) -> Tuple[Optional[dict], str]:
+    """(the procedure's report, "") or (None, a student-facing reason)."""
     if outcome.status != "ok":
-        return ExportResult(None, f"{MODEL_FILE} could not be evaluated ({outcome.status}): {outcome.message}")
+        return None, f"{MODEL_FILE} could not be evaluated ({outcome.status}): {outcome.message}"
     value = outcome.value
     if not isinstance(value, dict) or not isinstance(value.get("graph"), dict):
-        return ExportResult(None, f"{MODEL_FILE}: internal: the sandbox returned no graph report")
+        return None, f"{MODEL_FILE}: internal: the sandbox returned no graph report"
+    logits = value.get("logits")
+    if not isinstance(logits, np.ndarray) or logits.shape != (count, 10) or logits.dtype.kind != "f":
+        return None, (f"{MODEL_FILE}: expected float logits of shape ({count}, 10), got "
+                      f"{getattr(logits, 'shape', None)}")
+    if not np.all(np.isfinite(logits)):
+        return None, f"{MODEL_FILE}: the logits contain NaN or inf"
+    return value, ""
+
+
+def evaluate_export(session, model_path: Path, test: Tuple[np.ndarray, np.ndarray],
+                    train: Tuple[np.ndarray, np.ndarray]) -> ExportResult:
+    """Run a submitted part1 export in the sandbox on the test images and a sample of training images, and judge it
+    (module docstring); the labels stay here. The parameter shapes are compared with the grader's run elsewhere."""
+    limits = section2.EXPORT
+    images = np.concatenate([test[0], train[0]])
+    outcome = session.run(PART, [logits_call("export", ablate=int(limits["ablation_images"]))], limits="export",
+                          files={MODEL_FILE: model_path, IMAGES_FILE: images_file(images)})["export"]
+    value, reason = read_logits(outcome, len(images))
+    if value is None:
+        return ExportResult(None, reason)
     graph = value["graph"]
     parameters = graph.get("parameters")
     parameters = int(parameters) if isinstance(parameters, int) else None
+    shapes = value.get("shapes") if isinstance(value.get("shapes"), list) else []
     problems = graph_problems(graph)
+    predictions = np.argmax(value["logits"], axis=1)
+    n_test = len(test[1])
+    accuracy = 100.0 * float(np.mean(predictions[:n_test] == test[1]))
+    train_accuracy = 100.0 * float(np.mean(predictions[n_test:] == train[1]))
+    ablated = value.get("ablated")
+    count = int(limits["ablation_images"])
+    if not problems and isinstance(ablated, np.ndarray) and ablated.shape == (count,):
+        ablated_accuracy = 100.0 * float(np.mean(ablated == test[1][:count]))
+        if ablated_accuracy > limits["ablated_max"]:
+            problems.append(f"its convolutions do not matter to its predictions: with their weights set to zero it "
+                            f"still classifies {ablated_accuracy:.1f} % of {count} test images right (a CNN "
+                            f"falls to about chance, at most {limits['ablated_max']:g} % is accepted)")
+    elif not problems:
+        problems.append("its convolutions could not be switched off to check that they matter")
+    if not problems and train_accuracy < accuracy - limits["train_margin"]:
+        problems.append(f"it classifies {accuracy:.2f} % of the test images but only {train_accuracy:.2f} % of "
+                        f"{len(train[1])} training images: a network trained on the training images is not worse "
+                        f"there (at most {limits['train_margin']:g} points worse is accepted)")
     if problems:
-        return ExportResult(None, f"{MODEL_FILE} is not accepted: " + "; ".join(problems) + ".", parameters)
-    logits = value.get("logits")
-    if not isinstance(logits, np.ndarray) or logits.shape != (len(labels), 10) or logits.dtype.kind != "f":
-        shape = getattr(logits, "shape", None)
-        return ExportResult(None, f"{MODEL_FILE}: expected float logits of shape ({len(labels)}, 10), got {shape}",
-                            parameters)
-    if not np.all(np.isfinite(logits)):
-        return ExportResult(None, f"{MODEL_FILE}: the logits contain NaN or inf", parameters)
-    accuracy = 100.0 * float(np.mean(np.argmax(logits, axis=1) == labels))
-    return ExportResult(accuracy, "", parameters)
-
-
-def export_accuracy(session, model_path: Path, images: np.ndarray, labels: np.ndarray
-                    ) -> Tuple[Optional[float], str]:
-    """(accuracy in percent, "") or (None, a student-facing reason): :func:`evaluate_export` in short."""
-    result = evaluate_export(session, model_path, images, labels)
-    return result.accuracy, result.reason
+        return ExportResult(None, f"{MODEL_FILE} is not accepted: " + "; ".join(problems) + ".", parameters, shapes)
+    if accuracy > limits["ceiling"]:
+        return ExportResult(None, f"{MODEL_FILE}: Fashion-MNIST test accuracy {accuracy:.2f} % is above what a small "
+                                  f"CNN reaches ({limits['ceiling']:g} %): held for your instructor to review, no "
+                                  f"points until then.", parameters, shapes, held=True)
+    return ExportResult(accuracy, "", parameters, shapes)

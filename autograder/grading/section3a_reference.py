@@ -9,7 +9,8 @@ MB) on top of a sandbox process running torch would not fit; one after the other
 
 INPUTS.npz (written by :func:`write_inputs`): ``variances/<i>/features``, ``variances/<i>/labels``, ``weights/<name>``,
 ``images``, ``labels`` and a JSON list ``extractions`` of [key, layer, batch, channels, pool]. OUTPUTS.npz:
-``variances/<i>/<key>`` for every key of class_variances' dict and ``extract/<key>/features``, ``.../labels``.
+``variances/<i>/<key>`` for every key of class_variances' dict, ``extract/<key>/features``, ``.../labels``, and
+``after`` (the model in training mode, harness ``after_output``).
 """
 from __future__ import annotations
 
@@ -58,6 +59,9 @@ def compute(in_path: Path, out_path: Path) -> None:
         weights = {name[len("weights/"):]: data[name] for name in data.files if name.startswith("weights/")}
         images, labels = data["images"], data["labels"]
         extractions = json.loads(str(data["extractions"]))
+    # The model as handed over (training mode), after a call that puts its mode back: what extract's "after" must be.
+    handed = procedures.load_weights(procedures.build_probe_cnn(), weights).train()
+    out["after"] = procedures.after_output(handed, images)
     model = procedures.load_weights(procedures.build_probe_cnn(), weights).eval()
     dataset = torch.utils.data.TensorDataset(torch.from_numpy(images), torch.from_numpy(labels))
     for key, layer, batch, channels, pool in extractions:

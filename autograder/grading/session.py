@@ -10,12 +10,23 @@ and the sandbox faults recorded for the runner.
 """
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Set, Union
 
 from autograder.grading import faults, rubric
+
+
+SEED_ENV = "AUTOGRADER_SEED"
+
+
+def grading_seed() -> int:
+    """$AUTOGRADER_SEED when set (to reproduce a grading), else a secret random 63-bit number."""
+    fixed = os.environ.get(SEED_ENV, "").strip()
+    return int(fixed) if fixed else secrets.randbits(63)
 
 
 @dataclass
@@ -30,12 +41,21 @@ class Session:
     isolation_notes: Set[str] = field(default_factory=set)  # e.g. sandbox.ISOLATION_REDUCED
     faults: List[str] = field(default_factory=list)  # autograder faults seen: the grading is void when any
     import_failures: Dict[tuple, object] = field(default_factory=dict)  # student_code: imports that hung or crashed
+    memo: Dict[tuple, object] = field(default_factory=dict)  # results several rows share (a notebook's run, ...)
+    # Drawn afresh for every grading (SEED_ENV fixes it, to reproduce one): inputs whose expected values feedback
+    # may show come from it, so a value copied from one grading's feedback is wrong in the next.
+    seed: int = field(default_factory=lambda: grading_seed())
 
     @classmethod
     def start(cls, submission_dir: Path, source_dir: Path, *, given_dir: Optional[Path] = None,
               eval_dir: Optional[Path] = None, hidden: Sequence[Path] = ()) -> "Session":
         return cls(Path(submission_dir).resolve(), Path(source_dir), given_dir=given_dir, eval_dir=eval_dir,
                    deadline=time.monotonic() + rubric.GRADING_WALL_SECONDS, hidden=tuple(hidden))
+
+    def rng(self, base_seed: int):
+        """A numpy generator for one check module's inputs: its fixed ``base_seed`` mixed with this grading's seed."""
+        import numpy as np
+        return np.random.default_rng([int(base_seed), self.seed])
 
     # -- faults ------------------------------------------------------------------------------------------------------
 

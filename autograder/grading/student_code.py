@@ -71,7 +71,7 @@ class Outcome:
     loaded: tuple = ()  # watched modules (run_calls(watch=...)) loaded in the process by the end of this call
 
 
-def _given_dir_default() -> Path:
+def given_dir_default() -> Path:
     """The generated student tree: ``<source>/student`` inside the autograder zip; in a repository checkout, a fresh
     tree generated from the kit once per process (see :func:`_fresh_student_tree`)."""
     bundled = paths.REPO / "student"
@@ -114,7 +114,7 @@ class Workspace:
         student tree (flattened: the kit's scripts import each other flat), the submission's files on top, and each
         file the part hands in under a workspace name of its own (e.g. <part>_nn.py -> nn.py) also under that name."""
         ws = cls()
-        given = Path(given_dir) if given_dir is not None else _given_dir_default()
+        given = Path(given_dir) if given_dir is not None else given_dir_default()
         for sub in part.given_folders:
             for source in _regular_files(given / sub):
                 if source.suffix == ".py":
@@ -132,10 +132,14 @@ class Workspace:
         return ws
 
     def add_file(self, name: str, content: Union[bytes, Path, str]) -> None:
-        """Add (or replace) file ``name`` (a plain name, no folders): bytes, or a path whose bytes are copied."""
-        if not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
-            raise ValueError(f"not a plain file name: {name!r}")
-        target = self.path / name
+        """Add (or replace) file ``name`` (a plain name, or a relative path such as ``pkg/mod.py``: its folders are
+        made): bytes, or a path whose bytes are copied."""
+        parts = name.split("/") if name else []
+        if (not parts or "\\" in name or any(not part or part in (".", "..") or part.startswith(".")
+                                              for part in parts)):
+            raise ValueError(f"not a plain relative file name: {name!r}")
+        target = self.path.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink():
             target.unlink()
         if isinstance(content, (bytes, bytearray)):
@@ -146,6 +150,13 @@ class Workspace:
                 raise ValueError(f"{source} is not a regular file")
             shutil.copyfile(source, target)
 
+    def add_tree(self, prefix: str, folder: Path) -> None:
+        """Add every regular file under ``folder`` (dotfiles and links left out) under ``prefix/``."""
+        for path in sorted(Path(folder).rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not path.is_symlink() and not any(p.startswith(".") for p in relative.parts):
+                self.add_file(f"{prefix}/{relative.as_posix()}", path)
+
     def digest(self) -> str:
         """A hash of every file's name and bytes: two workspaces with the same digest behave the same."""
         sha = hashlib.sha256()
@@ -154,7 +165,9 @@ class Workspace:
         return sha.hexdigest()
 
     def files(self) -> Dict[str, Path]:
-        return {p.name: p for p in _regular_files(self.path)}
+        """Relative name (``a.py``, ``pkg/mod.py``) -> path, every regular file of the workspace."""
+        return {p.relative_to(self.path).as_posix(): p for p in sorted(self.path.rglob("*"))
+                if p.is_file() and not p.is_symlink()}
 
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()

@@ -11,40 +11,19 @@ import each other.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import List, Optional
 
 from autograder import paths
 from autograder.grading import runner
+from autograder.grading.handed_in import check_submission
 
 SUBMISSION_UNREADABLE = "Your submission could not be read, so nothing was graded: "
 GRADING_DID_NOT_FINISH = ("Grading did not finish (the autograder was stopped before it wrote its results); this is "
                           "not your fault. Please let your instructor know.")
-
-
-def load_check_submission(kit_dir: Path) -> ModuleType:
-    """The kit's check_submission.py, imported by path (it is a student script, not part of a package)."""
-    path = Path(kit_dir) / "check_submission.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the submission's file list (REQUIRED_FILES) comes from it")
-    spec = importlib.util.spec_from_file_location("dlkit_check_submission", path)
-    assert spec is not None and spec.loader is not None  # a .py path always gives a loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@functools.lru_cache(maxsize=None)
-def check_submission() -> ModuleType:
-    """The kit's check_submission.py (the students' own checker: one implementation), loaded once per process so
-    that its SubmissionError is one class for every caller."""
-    return load_check_submission(paths.KIT)
 
 
 def submission_folder(unpacked: Path) -> Path:

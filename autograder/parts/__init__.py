@@ -43,6 +43,9 @@ class Row:
     function: str = ""  # the student's code this row grades, as a knock-on message names it ("TwoLayerNet.forward")
     depends_on: Tuple[str, ...] = ()  # rows whose graded code this row runs too (their failure is named first)
     threshold: Optional[Mapping[str, float]] = None  # accuracy (percent): "full", "partial" (linear between)
+    # The handed-in files the row grades (names in the submission); () = every file of the part. When one is missing
+    # from a submission that has other files of the part, the row scores 0 and says which (grading/handed_in.py).
+    needs: Tuple[str, ...] = ()
     part: str = ""  # filled in from the part that declares it
 
 
@@ -70,12 +73,20 @@ class Todo:
 
 @dataclass(frozen=True)
 class Notebook:
-    """How one of the part's notebooks is executed (reference artifacts, the benchmark and the grader)."""
+    """How one of the part's notebooks is executed: by the reference build, the benchmark, and the grader, which runs
+    the student's notebook itself in the sandbox (autograder/grading/notebook_runs.py)."""
     name: str
     reduced_env: Mapping[str, str]  # the reduced mode: CI's reference build, the grader's own run
     full_env: Mapping[str, str] = field(default_factory=dict)  # the full run (a benchmark)
     settings: Tuple[str, ...] = ()  # environment variables it reads that change its outputs (cache keys)
     cell_timeout_s: float = 3600  # one cell may train a whole network on a CPU
+    # The grader's run: the notebook in the kit's layout (the part's kit entries, the files handed in at their kit
+    # paths), reduced_env plus grade_env, the small data sets named in ``data`` (autograder/eval_data.py), and the
+    # files a run makes that this run reads instead (``inputs``: handed-in files, e.g. the images a notebook saved).
+    data: Tuple[str, ...] = ()
+    grade_env: Mapping[str, str] = field(default_factory=dict)
+    inputs: Tuple[str, ...] = ()
+    grade_seconds: float = 240  # wall seconds the grader's run may take (0.5 vCPU on Gradescope)
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,10 @@ class Part:
     def hand_in_file(self, name: str) -> HandIn:
         return next(h for h in self.hand_in if h.name == name)
 
+    def needs(self, row_id: str) -> Tuple[str, ...]:
+        """The handed-in files row ``row_id`` grades (every file of the part when the row names none)."""
+        return self.rows[row_id].needs or tuple(h.name for h in self.hand_in)
+
     def marks(self) -> Tuple[str, ...]:
         """What names this part in a text: its key, title, kit entries and the files handed in."""
         return tuple(dict.fromkeys((self.key, self.title, *self.kit_entries, *(h.name for h in self.hand_in))))
@@ -168,6 +183,9 @@ def _finish(part: Part) -> Part:
             raise PartError(f"{part.key}: row {row_id!r} has visibility {row.visibility!r} (one of {VISIBILITIES})")
         if row.number.split(".")[0] not in part.tasks:
             raise PartError(f"{part.key}: row {row_id!r} ({row.number}) has no task title in tasks")
+        unknown = sorted(set(row.needs) - {h.name for h in part.hand_in})
+        if unknown:
+            raise PartError(f"{part.key}: row {row_id!r} needs {', '.join(unknown)}, which the part does not hand in")
         rows[row_id] = Row(**{**row.__dict__, "part": part.key})
     report = tuple(ReportItem(**{**item.__dict__, "part": part.key}) for item in part.report)
     return Part(**{**part.__dict__, "rows": rows, "report": report})

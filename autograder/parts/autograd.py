@@ -5,6 +5,8 @@ from __future__ import annotations
 from autograder.parts import HandIn, Part, Row, Todo
 
 CALLS = {"call_cpu_seconds": 5, "call_wall_seconds": 10, "batch_wall_seconds": 90}  # each call takes milliseconds
+# One run of the student's tests on one framework (a fresh process each): pytest's start plus the tests.
+TESTS = {"call_cpu_seconds": 10, "call_wall_seconds": 15, "batch_wall_seconds": 20}
 _OPS = ("ag_arithmetic", "ag_matmul_pow", "ag_shapes", "ag_functions")
 CHECK = "autograd_framework"
 
@@ -26,21 +28,26 @@ PART = Part(
     ),
     rows={
         "ag_arithmetic": Row("10.1", "autograd: + - * / and unary minus (broadcasting, scalars)", 3, CHECK,
-                             function="Tensor + - * /"),
-        "ag_matmul_pow": Row("10.2", "autograd: @ and ** by a constant", 1, CHECK, function="Tensor @ and **"),
+                             function="Tensor + - * /", needs=("autograd_tensor.py",)),
+        "ag_matmul_pow": Row("10.2", "autograd: @ and ** by a constant", 1, CHECK, function="Tensor @ and **",
+                             needs=("autograd_tensor.py",)),
         "ag_shapes": Row("10.3", "autograd: sum, mean, reshape, transpose, integer-array indexing", 2, CHECK,
-                         function="Tensor sum/mean/reshape/transpose/indexing"),
+                         function="Tensor sum/mean/reshape/transpose/indexing", needs=("autograd_tensor.py",)),
         "ag_functions": Row("10.4", "autograd: exp, log, relu, sigmoid, tanh, log_softmax, cross_entropy", 2, CHECK,
-                            function="Tensor exp/log/relu/sigmoid/tanh/log_softmax/cross_entropy"),
+                            function="Tensor exp/log/relu/sigmoid/tanh/log_softmax/cross_entropy",
+                            needs=("autograd_tensor.py",)),
         "ag_graph": Row("10.5", "autograd: backward (reused nodes, accumulation, deep graphs, no_grad, errors)", 3,
-                        CHECK, depends_on=("ag_arithmetic", "ag_shapes", "ag_functions")),
+                        CHECK, depends_on=("ag_arithmetic", "ag_shapes", "ag_functions"),
+                        needs=("autograd_tensor.py",)),
         "ag_nn": Row("10.6", "autograd nn: Linear, Sequential, activations, parameters and zero_grad", 2, CHECK,
-                     depends_on=("ag_arithmetic", "ag_matmul_pow", "ag_functions")),
-        "ag_optim": Row("10.7", "autograd optim: SGD with momentum, Adam", 2, CHECK),
+                     depends_on=("ag_arithmetic", "ag_matmul_pow", "ag_functions"),
+                     needs=("autograd_nn.py", "autograd_tensor.py")),
+        "ag_optim": Row("10.7", "autograd optim: SGD with momentum, Adam", 2, CHECK,
+                        needs=("autograd_optim.py", "autograd_tensor.py")),
         "ag_extras": Row("10.8", "autograd extras: GELU, label-smoothed cross-entropy, AdamW", 2, CHECK,
-                         depends_on=_OPS),
+                         depends_on=_OPS, needs=("autograd_tensor.py", "autograd_nn.py", "autograd_optim.py")),
         "ag_student_tests": Row("10.9", "autograd: your tests (pass on a correct framework, catch buggy ones)", 3,
-                                CHECK),
+                                CHECK, needs=("test_autograd.py",)),
     },
     tasks={"10": "Extra credit: the autograd framework (`autograd/tensor.py`, `nn.py`, `optim.py`, "
                  "`test_autograd.py`)"},
@@ -48,6 +55,6 @@ PART = Part(
                "`python -m pytest -q test_autograd.py` in `autograd/`, then `python train_mnist.py`"),),
     run_outputs=("loss.png",),
     given_folders=("autograd",),
-    limits={"calls": CALLS},
+    limits={"calls": CALLS, "tests": TESTS},
     extra_credit=True,
 )

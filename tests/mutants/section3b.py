@@ -31,7 +31,7 @@ MUTANTS = (
          "        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(channels * 27 * 27, num_classes))")],
        {"smalldata_gray1conv"}, says=("halve the 28 x 28 image",)),
     _m("activation ignored", "smalldata/models.py", [("            activation(),\n", "            nn.ReLU(),\n")],
-       {"smalldata_activation"}, says=("builds the same network",)),
+       {"smalldata_activation"}, says=("gives the same output as with nn.ReLU",)),
     _m("cifar pooling does not halve", "smalldata/models.py", [
         ("            nn.MaxPool2d(kernel_size=2, stride=2),\n        )\n"
          "        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(channels * 16 * 16, num_classes))",

@@ -162,7 +162,8 @@ def _calls(inp: dict) -> List[Call]:
     return calls
 
 
-def numpy_only_problem(submission_dir: Path, outcomes: Optional[Dict] = None) -> Optional[str]:
+def numpy_only_problem(submission_dir: Path, outcomes: Optional[Dict] = None,
+                       calls: Optional[List[Call]] = None) -> Optional[str]:
     for submitted in FILES:
         static = numpy_only.forbidden_imports(Path(submission_dir) / submitted, RULE)
         if static:
@@ -171,7 +172,11 @@ def numpy_only_problem(submission_dir: Path, outcomes: Optional[Dict] = None) ->
         outcome = (outcomes or {}).get(f"frameworks/{module}")
         if outcome is not None and outcome.status == "ok" and outcome.value:
             return RULE.broken(f"autograd_{module}.py (or a file it imports) loads {', '.join(map(str, outcome.value))}")
-    return None
+    # a framework imported at run time (a built name, inside a function): the harness's import watch saw it
+    first = next((c for c in calls or () if (outcomes or {}).get(c.id) is not None and outcomes[c.id].loaded), None)
+    if first is None:
+        return None
+    return numpy_only.loaded_problem(RULE, f"autograd_{first.module}.py", [first], outcomes, submission_dir)
 
 
 class TestAutograd(GradedTestCase):
@@ -188,8 +193,9 @@ class TestAutograd(GradedTestCase):
         cls.out = {}
         if cls.problem:
             return
-        cls.out = cls.run_student(_calls(cls.inp), limits="calls")
-        cls.problem = numpy_only_problem(submission, cls.out)
+        calls = _calls(cls.inp)
+        cls.out = numpy_only.mark_loaded(RULE, calls, cls.run_student(calls, limits="calls", watch=RULE.forbidden))
+        cls.problem = numpy_only_problem(submission, cls.out, calls)
 
     def _start(self, set_score):
         if self.problem:
@@ -444,7 +450,9 @@ class TestAutograd(GradedTestCase):
 # ---- the student's own tests, graded by the chaffs they catch (rubric 10.9) --------------------------------------
 
 TEST_FILE = "test_autograd.py"
-REFERENCE_KEY_SEED = 80_417  # where the reference sits among the compiled frameworks (not shown anywhere)
+ORDER_SEED = 80_417  # mixed with the grading's secret seed: the order of the framework runs changes every grading
+REFERENCE_RUNS = 2  # the reference runs at this many random positions among the buggy frameworks
+FRAMEWORK_KEY = "fw"  # every framework's compiled files are fw_tensor.pyc, ...: no name tells them apart
 STARTER_TESTS = {"test_add_example"}
 
 
@@ -462,67 +470,74 @@ def static_test_names(path: Path) -> Optional[List[str]]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")]
 
 
-def _compiled(sources: Dict[str, str], folder: Path) -> Dict[str, Path]:
-    """Each module's source compiled to a .pyc in ``folder`` (file names inside say only ``tensor.py``, ...)."""
+_compiled_cache: Dict[str, Dict[str, bytes]] = {}
+
+
+def framework_files(name: str) -> Dict[str, bytes]:
+    """{workspace file name: bytes}: framework ``name`` ("reference" or a chaff) compiled to ``fw_<module>.pyc``
+    (no source; the file name inside each is just ``tensor.py``, ...), the same names for every framework."""
     import py_compile
-    out = {}
-    for name, text in sources.items():
-        src = folder / f"{name}.py"
-        src.write_text(text)
-        out[name] = Path(py_compile.compile(str(src), cfile=str(folder / f"{name}.pyc"), dfile=f"{name}.py",
-                                            doraise=True,
-                                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH))
-        src.unlink()
-    return out
-
-
-def chaff_files(test_file: Path) -> tuple:
-    """({workspace file name: bytes}, framework key -> chaff name or "reference"): the student's test file and every
-    framework compiled."""
     import tempfile
     from autograder.grading import autograd_chaffs as chaffs
-    names = ["reference"] + list(chaffs.CHAFFS)
-    order = list(np.random.default_rng(REFERENCE_KEY_SEED).permutation(len(names)))
-    keys = {f"fw{k}": names[i] for k, i in enumerate(order)}
-    files = {TEST_FILE: test_file.read_bytes()}
-    with tempfile.TemporaryDirectory() as tmp:
-        for key, name in keys.items():
-            sources = chaffs.reference_sources() if name == "reference" else chaffs.framework_sources(name)
-            folder = Path(tmp) / key
-            folder.mkdir()
-            for module, pyc in _compiled(sources, folder).items():
-                files[f"{key}_{module}.pyc"] = pyc.read_bytes()
-    return files, keys
+    if name not in _compiled_cache:
+        sources = chaffs.reference_sources() if name == "reference" else chaffs.framework_sources(name)
+        files = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for module, text in sources.items():
+                src = Path(tmp) / f"{module}.py"
+                src.write_text(text)
+                pyc = py_compile.compile(str(src), cfile=str(Path(tmp) / f"{module}.pyc"), dfile=f"{module}.py",
+                                         doraise=True,
+                                         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+                files[f"{FRAMEWORK_KEY}_{module}.pyc"] = Path(pyc).read_bytes()
+        _compiled_cache[name] = files
+    return dict(_compiled_cache[name])
+
+
+def blind_order(rng: np.random.Generator) -> List[str]:
+    """The framework runs in the order they happen: every chaff once and the reference REFERENCE_RUNS times, shuffled
+    by ``rng`` (the grading's secret seed), so no position, count or earlier run tells the reference apart."""
+    from autograder.grading import autograd_chaffs as chaffs
+    names = list(chaffs.CHAFFS) + ["reference"] * REFERENCE_RUNS
+    return [names[i] for i in rng.permutation(len(names))]
 
 
 class TestAutogradTests(GradedTestCase):
-    """The student's test_autograd.py: it must pass on the reference; points for each buggy framework it fails on."""
-
+    """The student's test_autograd.py, graded blind: each framework (the reference and every buggy one) runs the
+    tests in a fresh sandbox process under the same file names, in an order drawn from the grading's secret seed,
+    the reference at several positions. The tests must pass on every reference run; a buggy framework counts as
+    caught when a test fails or errors on it (a run that times out or crashes counts only because every test
+    finished on the reference runs)."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.test_path = Path(cls.grading_session().submission_dir) / TEST_FILE
         cls.names = static_test_names(cls.test_path)
-        cls.out, cls.keys = {}, {}
+        cls.runs: List[tuple] = []  # (framework name, Outcome) in the order they ran
         cls.forbidden = numpy_only.forbidden_imports(cls.test_path, RULE)
         if not cls.names or set(cls.names) <= STARTER_TESTS or cls.forbidden:
             return
-        files, cls.keys = chaff_files(cls.test_path)
-        # the reference first: a later timeout (which ends the process and the frameworks it holds) never hides it
-        order = sorted(cls.keys, key=lambda k: cls.keys[k] != "reference")
-        calls = [Call(key, None, f"{PROCEDURES}.run_tests", args=(key,)) for key in order]
-        cls.out = cls.run_student(calls, limits="calls", files=files)
+        test_file = cls.test_path.read_bytes()
+        for name in blind_order(cls.grading_session().rng(ORDER_SEED)):
+            files = {TEST_FILE: test_file, **framework_files(name)}
+            out = cls.run_student([Call("tests", None, f"{PROCEDURES}.run_tests", args=(FRAMEWORK_KEY,))],
+                                  limits="tests", files=files)
+            cls.runs.append((name, out["tests"]))
 
-    def _results(self, key) -> tuple:
-        """(problem or None, {static test name: passed}) of one framework's run."""
-        outcome = self.out.get(key)
-        problem = outcome_problem(outcome, "your tests") if outcome is not None else "not run"
+    @classmethod
+    def tearDownClass(cls):
+        cls.runs = []
+        super().tearDownClass()
+
+    def _results(self, outcome) -> tuple:
+        """(problem or None, {static test name: passed}) of one framework run."""
+        problem = outcome_problem(outcome, "your tests")
         if problem:
             return problem, {}
         value = outcome.value if isinstance(outcome.value, dict) else {}
         if not value.get("available"):
-            return "could not be run (an earlier run of your tests timed out or crashed the process)", {}
+            return "could not be run (the framework did not load)", {}
         reported = value.get("tests") if isinstance(value.get("tests"), dict) else {}
         results = {}
         for name in self.names:
@@ -546,27 +561,32 @@ class TestAutogradTests(GradedTestCase):
                                     "(compare with values you compute with numpy, or with central differences)")
             finish(self, checks, set_score, "ag_student_tests")
         from autograder.grading import autograd_chaffs as chaffs
-        ref_key = next(k for k, n in self.keys.items() if n == "reference")
-        problem, results = self._results(ref_key)
-        failing = [n for n, ok in results.items() if not ok]
+        failing, problem = [], None
+        for name, outcome in self.runs:
+            if name == "reference":
+                run_problem, results = self._results(outcome)
+                problem = problem or run_problem
+                failing += [n for n, ok in results.items() if not ok and n not in failing]
         if problem or failing:
             detail = problem or (f"{len(failing)} of your tests fail on a correct framework: {', '.join(failing[:8])}"
                                  f"{' ...' if len(failing) > 8 else ''}")
-            checks.fail("correct framework", 1, f"{detail}. Every test must pass on a correct framework before "
-                                                "buggy ones can be told apart: no credit for the buggy frameworks "
-                                                "caught until then")
+            checks.fail("correct framework", 1, f"{detail}. Every test must pass on a correct framework (it ran "
+                                                f"{REFERENCE_RUNS} times, each in a fresh process, among the buggy "
+                                                "ones) before buggy ones can be told apart: no credit for the buggy "
+                                                "frameworks caught until then")
             finish(self, checks, set_score, "ag_student_tests")
         missed = []
-        for key, name in self.keys.items():
+        for name, outcome in self.runs:
             if name == "reference":
                 continue
-            problem, results = self._results(key)
+            problem, results = self._results(outcome)
             unavailable = problem is not None and problem.startswith("could not be run")
+            # every reference run finished every test, so a timeout or crash here is this framework's doing
             caught = not unavailable and (problem is not None or not all(results.values()))
             description = chaffs.CHAFFS[name][0]
             checks.add(f"caught: {description}", 1, None if caught else
                        f"your tests: not caught: a framework where {description}"
-                       f"{' (not run: an earlier run of your tests timed out or crashed)' if unavailable else ''}.")
+                       f"{' (the framework did not load)' if unavailable else ''}.")
             if not caught:
                 missed.append(name)
         if missed:

@@ -206,13 +206,14 @@ class TestFeatures(GradedTestCase):
             if channels is None and pool is None:
                 checks.add(what, 1, self._extraction_problem(key, what))
         conv = self.out["extract/conv"]
-        if conv.status == "ok" and isinstance(conv.value, dict) and isinstance(conv.value.get("features"), np.ndarray):
+        wrong = self._extraction_problem("conv", EXTRACTIONS[0][5])
+        if wrong:  # the dtype of wrong features earns nothing (a function that returns one float32 zero is not it)
+            checks.add("float32 features", 0.5, "extract_features: float32 counts only for the right features (see "
+                                                "above).")
+        else:
             dtype = conv.value["features"].dtype
             checks.add("float32 features", 0.5, None if dtype == np.float32 else
                        f"extract_features: features have dtype {dtype}, expected float32.")
-        else:
-            checks.add("float32 features", 0.5, self._extraction_problem("conv", EXTRACTIONS[0][5]) or
-                       "extract_features: no features array returned.")
         failed = [item.problem for item in checks.items if item.problem]
         if failed and any("max relative error" in p for p in failed):
             checks.note("The model comes in training mode with dropout and batch norm: call model.eval() before the "
@@ -231,24 +232,32 @@ class TestFeatures(GradedTestCase):
         if not problem and not (isinstance(value, dict) and isinstance(value.get("training_during"), list)):
             problem = "the checker's report is not in the form it sends"
         if problem:
-            for label in ("eval() during, training mode restored after", "no_grad", "hook removed"):
+            for label in ("training mode restored after", "no_grad", "hook removed"):
                 checks.fail(label, 1 if label != "no_grad" else 0.5, problem)
         else:
             during, grad = value["training_during"], value.get("grad_during", [])
-            mode = None
-            if not during:
-                mode = "extract_features: the model never ran its forward pass."
-            elif any(during):
-                mode = "extract_features: the model ran in training mode: call model.eval() before the forward passes."
-            elif value.get("training_after") is not True:
-                mode = ("extract_features: the model was handed over in training mode and left in eval mode: put "
-                        "back the mode it had (model.train(was_training)).")
-            checks.add("eval() during, training mode restored after", 1, mode)
-            checks.add("no_grad", 0.5, None if during and not any(grad) else
+            after, expected_after = value.get("after"), self.expected.get("after")
+            # Recomputed, not reported: the model's output after the call is that of the training mode it came in.
+            restored = (isinstance(after, np.ndarray) and expected_after is not None
+                        and after.shape == expected_after.shape and np.allclose(after, expected_after, atol=1e-5))
+            # A function that does nothing keeps the mode, adds no hook and computes no gradient: these count only
+            # when the extraction itself is right (6.2).
+            extracted = not self._extraction_problem("fc", "the fc layer")
+            checks.add("training mode restored after", 1, None if restored and extracted else
+                       "extract_features: the training mode kept counts only when it extracted the layer's features "
+                       "(see 6.2)." if restored else
+                       "extract_features: the model was handed over in training mode and is no longer in it after "
+                       "the call (its output with dropout differs): put back the mode it had "
+                       "(was_training = model.training ... model.train(was_training)).")
+            checks.add("no_grad", 0.5, None if during and not any(grad) and extracted else
+                       "extract_features: no_grad counts only when it extracted the layer's features (see 6.2)."
+                       if during and not any(grad) else
                        "extract_features: gradients were enabled during the forward passes: wrap them in "
                        "torch.no_grad().")
             left = value.get("hooks_left")
-            checks.add("hook removed", 1, None if left == 0 else
+            checks.add("hook removed", 1, None if left == 0 and extracted else
+                       "extract_features: a hook removed counts only when it extracted the layer's features (see "
+                       "6.2)." if left == 0 else
                        f"extract_features: {left} hook(s) left on the model after the call: remove the forward "
                        f"hook (handle.remove(), in a finally block).")
         finish(self, checks, set_score, "extract_features_options")

@@ -1,22 +1,24 @@
-"""Section 3a: the part3.ipynb notebook (rubric items 6.4 and 6.5), read as data from its saved outputs.
+"""Section 3a: the part3.ipynb notebook (rubric items 6.4 and 6.5).
 
-Nothing in the notebook is executed (same reading as Section 2's notebooks, ``notebooks.read_notebook``):
-
-* part3_notebook: executed without error outputs (half the points); at least two figures (the t-SNE plots of two
-  features); the variance table the given cell prints (``| feature | D | within | between | total |
-  between/within |``) with at least two rows, each consistent (within + between = total, ratio = between / within,
-  as printed to 6 and 4 significant digits).
-* part3_answers: the markdown cells that start with ``**Answer 1.**``, ``**Answer 2.**``, ``**Answer 3.**`` hold an
-  answer (not empty, not the placeholder, at least ANSWER_MIN_CHARS characters), one third of the points each.
+* part3_notebook: the grader runs the notebook itself in the sandbox, in its reduced mode (autograder/grading/
+  notebook_runs.py); saved outputs are never scored. The run has no error (half the points); it draws at least two
+  figures (the t-SNE plots of two features); it prints the variance table of the given cell (``| feature | D | within |
+  between | total | between/within |``) with at least two rows, each consistent (within + between = total, ratio =
+  between / within, as printed to 6 and 4 significant digits). A notebook whose given cells were changed, or whose TODO
+  cells are the starter's, earns nothing.
+* part3_answers (0 points, feedback only): whether the markdown cells that start with ``**Answer 1.**``,
+  ``**Answer 2.**``, ``**Answer 3.**`` hold an answer; their content is graded by people, in the written report.
 """
 from __future__ import annotations
 
 import re
 from typing import List, Optional, Tuple
 
-from autograder.grading import rubric
+from autograder.grading import notebook_runs
 from autograder.grading.checks import GradedTestCase, graded
-from autograder.grading.notebooks import execution_problems, inspect_notebook, read_notebook
+from autograder.grading.notebooks import read_notebook
+from autograder.grading.scoring import Checks, finish
+from autograder.parts import section3a
 
 NOTEBOOK = "part3.ipynb"
 FIGURES = 2
@@ -71,59 +73,43 @@ def answers(nb) -> dict:
 class TestPart3(GradedTestCase):
     """part3.ipynb: see the module docstring."""
 
-    def _read(self):
-        path = self.submission_dir / NOTEBOOK
-        if not path.is_file():
-            self.fail_with(f"{NOTEBOOK} not found in the submission.")
-        try:
-            return read_notebook(path)
-        except ValueError as exc:
-            self.fail_with(str(exc))
-
     @graded("part3_notebook")
     def test_part3_notebook(self, set_score=None):
-        points = rubric.RUBRIC["part3_notebook"].points
-        report = inspect_notebook(self._read())
-        problems = execution_problems(report)
-        score = 0.0 if problems else points / 2
-        done = []
-        if report.images >= FIGURES:
-            score += points / 4
-            done.append(f"{report.images} figures")
-        else:
-            problems.append(f"expected at least {FIGURES} figures (a t-SNE plot per feature), found {report.images}")
-        rows = variance_table(report.text)
-        bad = [p for p in (row_problem(r) for r in rows) if p]
-        if len(rows) >= TABLE_ROWS and not bad:
-            score += points / 4
-            done.append(f"variance table with {len(rows)} features")
-        elif bad:
-            problems.extend(bad[:3])
-        else:
-            problems.append(f"the variance table (| feature | D | within | between | total | between/within |) "
-                            f"with at least {TABLE_ROWS} features is not in the outputs (found {len(rows)} rows): "
-                            f"run the whole notebook")
-        set_score(round(score, 4))
-        if problems:
-            self.fail_with(f"{NOTEBOOK}: " + "\n".join(problems))
-        print(f"{NOTEBOOK}: executed without errors ({report.code_cells} code cells); " + "; ".join(done) + ".")
+        def sub_checks(run):
+            rows = variance_table(run.text)
+            bad = [p for p in (row_problem(r) for r in rows) if p]
+            if bad:
+                table = f"{NOTEBOOK}: " + "; ".join(bad[:3]) + "."
+            elif len(rows) < TABLE_ROWS:
+                table = (f"{NOTEBOOK}: the grader's run printed no variance table (| feature | D | within | between | "
+                         f"total | between/within |) with at least {TABLE_ROWS} features (found {len(rows)} rows).")
+            else:
+                table = None
+            return [(f"drew {run.figures} t-SNE figures", 1, None if run.figures >= FIGURES else
+                     f"{NOTEBOOK}: the grader's run drew {run.figures} figure(s), expected at least {FIGURES} (a "
+                     f"t-SNE plot per feature)."),
+                    (f"the variance table has {len(rows)} layers", 1, table)]
+        notebook_runs.grade(self, set_score, "part3_notebook", section3a.PART3, sub_checks)
 
     @graded("part3_answers")
     def test_part3_answers(self, set_score=None):
-        points = rubric.RUBRIC["part3_answers"].points
-        found = answers(self._read())
-        problems, good = [], 0
+        checks = Checks(NOTEBOOK)
+        path = self.submission_dir / NOTEBOOK
+        try:
+            found = answers(read_notebook(path)) if path.is_file() else {}
+        except ValueError:
+            found = {}
         for number in range(1, QUESTIONS + 1):
             text = found.get(number)
             if text is None:
-                problems.append(f"no answer cell for question {number} (keep the markdown cell that starts with "
-                                f"**Answer {number}.** and write below that line)")
+                problem = (f"{NOTEBOOK}: no answer cell for question {number} (keep the markdown cell that starts "
+                           f"with **Answer {number}.** and write below that line).")
             elif PLACEHOLDER in text or len(text.replace(PLACEHOLDER, "").strip()) < ANSWER_MIN_CHARS:
-                problems.append(f"question {number} is not answered (replace the placeholder in the cell "
-                                f"**Answer {number}.** with a few sentences)")
+                problem = (f"{NOTEBOOK}: question {number} is not answered (replace the placeholder in the cell "
+                           f"**Answer {number}.** with a few sentences).")
             else:
-                good += 1
-        set_score(round(points * good / QUESTIONS, 4))
-        if problems:
-            self.fail_with(f"{NOTEBOOK}: " + "\n".join(problems))
-        print(f"{NOTEBOOK}: all {QUESTIONS} questions answered (graded by hand for content).")
+                problem = None
+            checks.add(f"answer {number} written", 1, problem)
+        checks.note("(the answers are graded by the course staff, in the written report; this row only says whether "
+                    "they are there)")
+        finish(self, checks, set_score, "part3_answers")

@@ -1,12 +1,13 @@
 """Graded tests for Section 3b: smalldata/models.py and smalldata/helpers.py (rubric items 7.1-7.7).
 
-The student's models are built INSIDE the sandbox by harness/section3b_procedures.py, which reports facts about them
-(the type of every leaf module, the output for the grader's seeded input, the input and output shape of every pooling
-and convolution call); the grader decides from those facts. The helpers are called in the sandbox on the grader's
+The student's models are built INSIDE the sandbox by harness/section3b_procedures.py, which reports what their forward
+computes (every tensor operation it ran, with input and output shapes, whatever module or function called it; the
+output for the grader's seeded input); the grader decides from that, never from class names. 7.8 is the grader's own
+run of part4.ipynb (autograder/grading/notebook_runs.py). The helpers are called in the sandbox on the grader's
 seeded inputs and on a flatten + linear model with the grader's weights, so every expected value (the subset's class
 counts, the SGD losses and trained weights, the accuracy and the confusion matrix) is computed here, in numpy, from
-the grader's own inputs: no number the student's code or notebook prints is trusted. All calls run in one sandbox
-process (torch is imported once).
+the grader's own inputs, drawn afresh for every grading (Session.rng): no number the student's code or notebook
+prints is trusted. All calls run in one sandbox process (torch is imported once).
 """
 from __future__ import annotations
 
@@ -14,12 +15,22 @@ from typing import List, Optional
 
 import numpy as np
 
-from autograder.grading import notebooks
+from autograder.grading import notebook_runs
 from autograder.grading.compare import compare_array, outcome_problem
 from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.student_code import Call
+from autograder.parts import section3b
 
+# The tensor operations (aten names) the structure checks look for in what forward ran.
+CONV_OPS = frozenset({"convolution", "_convolution", "conv1d", "conv2d", "conv3d", "cudnn_convolution",
+                      "mkldnn_convolution"})
+MAX_POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "max_pool2d_with_indices", "max_pool3d",
+                          "max_pool3d_with_indices", "adaptive_max_pool2d", "fractional_max_pool2d"})
+POOL_OPS = MAX_POOL_OPS | frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+                                     "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "lp_pool2d"})
+LINEAR_OPS = frozenset({"addmm", "mm", "matmul", "linear", "bmm"})
+ACTIVATION_OPS = {"Tanh": "tanh", "Sigmoid": "sigmoid", "ReLU": "relu"}
 NOTEBOOK = "part4.ipynb"
 # Every run_experiment call draws one figure (loss curve + confusion matrix); at least 3 + 3 MNIST runs, 3 CIFAR-10
 # runs and 3 runs per training-set size of the transfer-learning comparison, plus the accuracy-vs-size plot.
@@ -30,16 +41,13 @@ NOTEBOOK_MARKERS = (("dataset: ", "the dataset line printed by the MNIST cell"),
 MODELS = "models"
 HELPERS = "helpers"
 PROCEDURES = "section3b_procedures"
-SEED = 3_052_117  # fixed so grading is deterministic; not a seed the kit uses
+SEED = 3_052_117  # mixed with the grading's secret seed (Session.rng): feedback values change every grading
 MODEL_SEED = 11  # torch.manual_seed before each model is built: two activations get the same weights
 TOL_TRAIN = 1e-4  # float32 training in torch vs the grader's float64 SGD
-POOL_TYPES = ("MaxPool2d",)  # the homework asks for max-pooling
-CONV = "Conv2d"
 
 
-def _inputs() -> dict:
+def _inputs(rng: np.random.Generator) -> dict:
     """Every input of this module's checks, from one seeded generator."""
-    rng = np.random.default_rng(SEED)
     gray = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
     color = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
     targets = rng.integers(0, 10, size=600).astype(np.int64)
@@ -136,6 +144,28 @@ def expected_confusion(m: dict) -> np.ndarray:
     return counts
 
 
+def _how_far(expected: np.ndarray, got: np.ndarray, direction: bool = True) -> str:
+    """'higher by up to 0.031 (max relative error 2.1e-02, tolerance 1e-04)': the size and sign of a miss, without
+    the expected values (feedback must not hand them out)."""
+    got = np.asarray(got, dtype=np.float64)
+    if not np.all(np.isfinite(got)):
+        return "some values are nan or inf"
+    diff = got - expected
+    err = float(np.max(np.abs(diff) / np.maximum(np.abs(expected) + np.abs(got), 1e-8)))
+    size = f"max relative error {err:.1e}, tolerance {TOL_TRAIN:.0e}"
+    if not direction:
+        return size
+    worst = float(diff[np.argmax(np.abs(diff))])
+    way = ("higher" if worst > 0 else "lower") if np.all(diff >= 0) or np.all(diff <= 0) else "some higher, some lower"
+    return f"{way}, by up to {abs(worst):.2g}: {size}"
+
+
+def _ops(facts: dict) -> list:
+    ops = facts.get("ops")
+    return [op for op in ops if isinstance(op, list) and len(op) == 3 and isinstance(op[0], str)] \
+        if isinstance(ops, list) else []
+
+
 class TestSmallData(GradedTestCase):
     """smalldata/models.py and smalldata/helpers.py: architecture facts and helper outputs; part4.ipynb's outputs."""
 
@@ -143,7 +173,7 @@ class TestSmallData(GradedTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.inp = _inputs()
+        cls.inp = _inputs(cls.grading_session().rng(SEED))
         cls.out = cls.run_student(_calls(cls.inp), limits="torch")
 
     # -- helpers -----------------------------------------------------------------------------------------------
@@ -173,30 +203,29 @@ class TestSmallData(GradedTestCase):
 
     @staticmethod
     def _one_conv_one_pool(facts: dict, what: str, size: int) -> dict:
-        """Problems (None = right) of 'one conv', 'one max-pool' and 'pool halves' for a model on size x size."""
-        types = facts["leaf_types"]
-        convs = sum(t.startswith("Conv") or t.startswith("LazyConv") for t in types)
-        pools = [p for p in facts["pools"]]
-        max_pools = [t for t in types if t in POOL_TYPES]
-        other_pools = [t for t in types if "Pool" in t and t not in POOL_TYPES]
-        result = {"conv": None if convs == 1 and types.count(CONV) == 1 else
-                  f"{what}: {types.count(CONV)} nn.Conv2d layer(s) among its modules ({', '.join(types)}), "
-                  f"expected exactly one",
+        """Problems (None = right) of 'one conv', 'one max-pool' and 'pool halves' for a model on size x size, from
+        the tensor operations its forward ran (whatever module or function called them: ``ops``)."""
+        ops = _ops(facts)
+        convs = [op for op in ops if op[0] in CONV_OPS]
+        max_pools = [op for op in ops if op[0] in MAX_POOL_OPS]
+        other_pools = [op[0] for op in ops if op[0] in POOL_OPS and op[0] not in MAX_POOL_OPS]
+        result = {"conv": None if len(convs) == 1 else
+                  f"{what}: its forward ran {len(convs)} convolution(s), expected exactly one",
                   "pool": None if len(max_pools) == 1 and not other_pools else
-                  f"{what}: {len(max_pools)} nn.MaxPool2d layer(s) and {len(other_pools)} other pooling layer(s) "
-                  f"among its modules ({', '.join(types)}), expected exactly one nn.MaxPool2d"}
+                  f"{what}: its forward ran {len(max_pools)} max-pooling(s)"
+                  + (f" and other pooling ({', '.join(sorted(set(other_pools)))})" if other_pools else "")
+                  + ", expected exactly one max-pooling"}
         halves = None
-        calls = [p for p in pools if p[0] in POOL_TYPES]
-        if not calls:
-            halves = f"{what}: no nn.MaxPool2d ran in forward, so it cannot halve the image"
+        if not max_pools:
+            halves = f"{what}: no max-pooling ran in forward, so it cannot halve the image"
         else:
-            _, shape_in, shape_out = calls[0]
+            _, shape_in, shape_out = max_pools[0]
             if not shape_in or not shape_out or len(shape_in) != 4 or len(shape_out) != 4:
-                halves = f"{what}: the max-pooling layer ran on shape {shape_in}, expected (N, C, H, W)"
+                halves = f"{what}: the max-pooling ran on shape {shape_in}, expected (N, C, H, W)"
             elif shape_out[-2:] != [shape_in[-2] // 2, shape_in[-1] // 2] or shape_in[-2:] != [size, size]:
-                halves = (f"{what}: the max-pooling layer maps {tuple(shape_in)} to {tuple(shape_out)}; it must "
-                          f"halve the {size} x {size} image to {size // 2} x {size // 2} (kernel_size=2, stride=2, "
-                          f"after a convolution that keeps {size} x {size}: padding)")
+                halves = (f"{what}: the max-pooling maps {tuple(shape_in)} to {tuple(shape_out)}; it must halve the "
+                          f"{size} x {size} image to {size // 2} x {size // 2} (kernel_size=2, stride=2, after a "
+                          f"convolution that keeps {size} x {size}: padding)")
         result["halves"] = halves
         return result
 
@@ -217,13 +246,13 @@ class TestSmallData(GradedTestCase):
         if problem:
             checks.fail("fully connected only", 1, problem)
         else:
-            types = facts["leaf_types"]
-            bad = [t for t in types if "Conv" in t or "Pool" in t]
+            ops = [op[0] for op in _ops(facts)]
+            bad = sorted({op for op in ops if op in CONV_OPS or op in POOL_OPS})
             checks.add("fully connected only", 1,
-                       f"FC_only: it has {', '.join(bad)}; a fully connected model has only nn.Linear layers "
+                       f"FC_only: its forward runs {', '.join(bad)}; a fully connected model has only linear layers "
                        "and activations" if bad else
-                       None if "Linear" in types else
-                       f"FC_only: no nn.Linear among its modules ({', '.join(types) or 'none'})")
+                       None if any(op in LINEAR_OPS for op in ops) else
+                       "FC_only: its forward runs no linear layer")
         finish(self, checks, set_score, "smalldata_fc_only")
 
     @graded("smalldata_gray1conv")
@@ -265,14 +294,14 @@ class TestSmallData(GradedTestCase):
             if base["output"] is None or other["output"] is None or base["output"].shape != other["output"].shape:
                 checks.fail(label, 1, "the outputs cannot be compared (see the output shape check, 7.2)")
                 continue
-            same_modules = base["leaf_types"] == other["leaf_types"]
             same_output = np.allclose(base["output"], other["output"], rtol=1e-6, atol=1e-7)
-            uses = act in other["leaf_types"]
-            if same_output and (same_modules or not uses):
-                checks.fail(label, 1, f"activation=nn.{act} builds the same network as activation=nn.ReLU (same "
-                                      f"modules {', '.join(other['leaf_types'])}, same output with the same seed): "
-                                      "build the layer with activation() and use it in forward, instead of a fixed "
-                                      "nn.ReLU or F.relu")
+            called = ACTIVATION_OPS[act] in {op[0] for op in _ops(other)}
+            if same_output or not called:
+                checks.fail(label, 1, f"with activation=nn.{act} the forward "
+                                      + ("gives the same output as with nn.ReLU (same seed)" if same_output else
+                                         f"never runs {act.lower()}")
+                                      + ": build the layer with activation() and call it in forward, instead of a "
+                                        "fixed nn.ReLU or F.relu")
             else:
                 checks.add(label, 1, None)
         finish(self, checks, set_score, "smalldata_activation")
@@ -344,8 +373,13 @@ class TestSmallData(GradedTestCase):
                            "a numpy array with the same seed (convert with np.asarray first)")
         raised = self.out["subset/few"]
         problem = outcome_problem(raised, "class_subset")
+        works = labels[0] in checks.passed()
         if problem:
             checks.fail("too few examples", 1, problem)
+        elif not works:
+            # a function that always raises would pass this alone: it counts once valid input gives a subset
+            checks.fail("too few examples", 1, "class_subset: raising on too few examples counts once it returns "
+                                               "the right subset for valid input (see 'per class' above)")
         else:
             checks.add("too few examples", 1, None if raised.value == "ValueError" else
                        f"class_subset: with per_class=4 and class 9 having 2 examples it "
@@ -399,14 +433,18 @@ class TestSmallData(GradedTestCase):
             exp_losses, exp_w, exp_b = expected_training(t)
             if isinstance(losses, np.ndarray) and losses.dtype.kind in "fiu" and losses.shape == exp_losses.shape:
                 p = compare_array(exp_losses, losses.astype(np.float64), tol=TOL_TRAIN)
-                p = p and (f"{desc}: per-epoch losses {np.round(losses, 5).tolist()}, expected "
-                           f"{np.round(exp_losses, 5).tolist()} (mean cross-entropy of each epoch's batches, taken "
-                           f"before each step): {p}")
+                # how far and which way, never the expected numbers (the inputs change every grading anyway)
+                p = p and (f"{desc}: the per-epoch losses are off ({_how_far(exp_losses, losses)}); each must be "
+                           f"the mean cross-entropy of that epoch's batches, taken before each step")
             else:
                 got = losses.shape if isinstance(losses, np.ndarray) else losses
                 p = f"{desc}: must return {t['epochs']} floats (one mean loss per epoch), got {got}"
             checks.add(f"losses (momentum={t['momentum']})", 1, p)
             p = compare_array(exp_w, w, tol=TOL_TRAIN) or compare_array(exp_b, b, tol=TOL_TRAIN)
+            if p and np.shape(w) == exp_w.shape and np.shape(b) == exp_b.shape and \
+                    np.asarray(w).dtype.kind in "fiu" and np.asarray(b).dtype.kind in "fiu":
+                p = _how_far(np.concatenate([exp_w.ravel(), exp_b.ravel()]),
+                             np.concatenate([np.ravel(w), np.ravel(b)]).astype(np.float64), direction=False)
             checks.add(f"trained weights (momentum={t['momentum']})", 1,
                        p and f"{desc}: the trained weights differ from torch.optim.SGD(lr, momentum) on "
                              f"nn.CrossEntropyLoss with one step per batch: {p}")
@@ -445,33 +483,12 @@ class TestSmallData(GradedTestCase):
 
     @graded("smalldata_notebook")
     def test_notebook(self, set_score=None):
-        """Read as data (never executed): executed without errors, the figures, the printed dataset and table."""
-        checks = Checks(NOTEBOOK)
-        path = self.submission_dir / NOTEBOOK
-        labels = ("executed without errors", "figures", "dataset and transfer table")
-        if not path.is_file():
-            for label, weight in zip(labels, (2, 1, 1)):
-                checks.add(label, weight, f"{NOTEBOOK}: not attempted (not in the submission).")
-            finish(self, checks, set_score, "smalldata_notebook")
-            return
-        try:
-            report = notebooks.inspect_notebook(notebooks.read_notebook(path))
-        except ValueError as exc:
-            for label, weight in zip(labels, (2, 1, 1)):
-                checks.add(label, weight, f"{NOTEBOOK}: {exc}.")
-            finish(self, checks, set_score, "smalldata_notebook")
-            return
-        problems = notebooks.execution_problems(report)
-        never_run = report.code_cells > 0 and len(report.unexecuted) == report.code_cells
-        if never_run:
-            problems = ["not attempted (no code cell was run: run the whole notebook and save it with its outputs)"]
-        checks.add(labels[0], 2, problems and f"{NOTEBOOK}: " + "; ".join(problems) + ".")
-        checks.add(labels[1], 1, None if report.images >= NOTEBOOK_MIN_FIGURES else
-                   f"{NOTEBOOK}: {report.images} figure(s) in the saved outputs, expected at least "
-                   f"{NOTEBOOK_MIN_FIGURES} (a loss curve and confusion matrix per experiment, the accuracy plot)"
-                   + (": not attempted" if never_run else "") + ".")
-        missing = [what for marker, what in NOTEBOOK_MARKERS if marker not in report.text]
-        checks.add(labels[2], 1, None if not missing else
-                   f"{NOTEBOOK}: the saved outputs lack {' and '.join(missing)}" + (": not attempted" if never_run
-                                                                                     else "") + ".")
-        finish(self, checks, set_score, "smalldata_notebook")
+        """Run by the grader in its reduced mode: no errors, the figures, the printed dataset and table."""
+        def sub_checks(run):
+            missing = [what for marker, what in NOTEBOOK_MARKERS if marker not in run.text]
+            return [(f"drew {run.figures} figures", 1, None if run.figures >= NOTEBOOK_MIN_FIGURES else
+                     f"{NOTEBOOK}: the grader's run drew {run.figures} figure(s), expected at least "
+                     f"{NOTEBOOK_MIN_FIGURES} (a loss curve and confusion matrix per experiment, the accuracy plot)."),
+                    ("printed the dataset and the transfer table", 1, None if not missing else
+                     f"{NOTEBOOK}: the grader's run did not print {' and '.join(missing)}.")]
+        notebook_runs.grade(self, set_score, "smalldata_notebook", section3b.PART4, sub_checks)

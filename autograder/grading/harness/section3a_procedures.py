@@ -62,6 +62,18 @@ def _as_data(value):
     return f"<{kind.__module__}.{kind.__qualname__}>"
 
 
+AFTER_SEED, AFTER_IMAGES = 1, 4
+
+
+def after_output(model, images):
+    """The probe CNN's output on the first AFTER_IMAGES images with dropout's draw seeded: what ``extract`` sends
+    back after the student's call, and what the grader computes for a model in training mode."""
+    import torch
+    torch.manual_seed(AFTER_SEED)
+    with torch.no_grad():
+        return model(torch.from_numpy(np.ascontiguousarray(images[:AFTER_IMAGES], dtype=np.float32))).double().numpy()
+
+
 def extract(module, weights, images, labels, layer_name, batch_size, channels=None, pool=None):
     """The student's extract_features on the probe CNN (with ``weights``) over ``images``/``labels``.
 
@@ -76,7 +88,8 @@ def extract(module, weights, images, labels, layer_name, batch_size, channels=No
     Returns:
         {"features": array or a str naming the returned type, "labels": the same, "returned": str (what the call
         returned, when it was not a pair), "training_during": [bool per forward pass], "grad_during": [bool ...],
-        "training_after": bool, "hooks_left": int}.
+        "training_after": bool, "hooks_left": int, "after": float64 (AFTER_IMAGES, classes), the model's output after
+        the call (:func:`after_output`)}.
     """
     import torch
 
@@ -100,8 +113,11 @@ def extract(module, weights, images, labels, layer_name, batch_size, channels=No
     result = module.extract_features(model, layer_name, loader, **kwargs)
     watcher.remove()
     hooks_left = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+    # What the model computes after the call, dropout's draw fixed: the grader compares it with the model in the
+    # training mode it was handed over in (a value it recomputes, not a report).
+    after = after_output(model, images)
     report = {"training_during": seen_training, "grad_during": seen_grad, "training_after": bool(model.training),
-              "hooks_left": int(hooks_left), "returned": ""}
+              "hooks_left": int(hooks_left), "returned": "", "after": after}
     if isinstance(result, (tuple, list)) and len(result) == 2:
         report["features"], report["labels"] = _as_data(result[0]), _as_data(result[1])
     else:

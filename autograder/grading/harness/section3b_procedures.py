@@ -31,7 +31,8 @@ def architecture(module, class_name: str, kwargs: dict, x: np.ndarray, activatio
     Returns:
         {"leaf_types": [type name of every module without children, in order], "output": float64 array or None,
          "output_type": type name of what forward returned, "pools": [[type, input shape, output shape], ...] per
-         pooling module call, "convs": [[type, input shape, output shape], ...] per convolution call}
+         pooling module call, "convs": [[type, input shape, output shape], ...] per convolution call,
+         "ops": [[aten op name, first input shape, output shape], ...] every tensor operation forward ran}
     """
     torch = _torch()
     nn = torch.nn
@@ -53,13 +54,29 @@ def architecture(module, class_name: str, kwargs: dict, x: np.ndarray, activatio
                 target.append([name, _shape(inputs[0]) if inputs else None, _shape(output)])
             hooks.append(leaf.register_forward_hook(hook))
     model.eval()
-    with torch.no_grad():
+    ops = []
+    with torch.no_grad(), _OpLog(torch, ops):
         out = model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
     for handle in hooks:
         handle.remove()
     output = out.detach().double().numpy() if isinstance(out, torch.Tensor) else None
     return {"leaf_types": [type(m).__name__ for m in leaves], "output": output,
-            "output_type": type(out).__name__, "pools": pools, "convs": convs}
+            "output_type": type(out).__name__, "pools": pools, "convs": convs, "ops": ops}
+
+
+def _OpLog(torch, ops: list):
+    """A dispatch mode that notes every tensor operation forward runs, whatever called it (an nn module, a function of
+    torch.nn.functional, a tensor method): [aten name, shape of its first tensor input, shape of its output]."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class OpLog(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            first = next((a for a in args if isinstance(a, torch.Tensor)), None)
+            result = out[0] if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor) else out
+            ops.append([str(func.overloadpacket.__name__), _shape(first), _shape(result)])
+            return out
+    return OpLog()
 
 
 def class_subset_cases(module, targets: np.ndarray, classes: list, per_class: int, seeds: list) -> list:
