@@ -4,7 +4,10 @@ Usage (from the kit folder):
 
     python check_submission.py uniqname.zip [--uniqname UNIQNAME]
 
-It prints each problem it finds and exits with status 1, or prints a summary of what the zip holds and exits 0.
+It exits with status 1 on a problem that would stop the zip from being graded (a notebook that is not a notebook, a
+file over 50 MB, a compiled file, the wrong folder name). Files not there yet (a part not done, a notebook not run)
+are listed with the rows they cost, and the zip can still be uploaded: hand in early and often, Gradescope grades
+what is there. `--complete` makes those fail too, for the final hand-in.
 
 The zip must hold exactly one folder, named after your uniqname, with the files of PART_FILES below directly inside
 it (each with where it lives in the kit and how to make it).
@@ -90,6 +93,27 @@ PART_FILES = {
         'test_autograd.py': ('autograd/test_autograd.py',
             'it comes with the kit and holds your tests, done or not'),
     },
+}
+ROWS_NEEDING = {
+    'functions.py': 'row 1.3',
+    'layers.py': 'rows 2.1-2.7, 3.1-3.3 and 4.1-4.2',
+    'train.py': 'rows 4.1-4.2',
+    'two_layer_net.py': 'rows 3.1-3.3 and 4.1',
+    'checkpoint.pkl': 'row 4.3',
+    'part1.ipynb': 'rows 5.1-5.2',
+    'part2.ipynb': 'rows 5.3-5.4',
+    'part1_model.pt': 'row 5.2',
+    'img1.png': 'row 5.4',
+    'img2.png': 'row 5.4',
+    'features.py': 'rows 6.1-6.4',
+    'part3.ipynb': 'row 6.4',
+    'models.py': 'rows 7.1-7.4 and 7.8',
+    'helpers.py': 'rows 7.5-7.8',
+    'part4.ipynb': 'row 7.8',
+    'autograd_tensor.py': 'rows 10.1-10.8',
+    'autograd_nn.py': 'rows 10.6 and 10.8',
+    'autograd_optim.py': 'rows 10.7-10.8',
+    'test_autograd.py': 'row 10.9',
 }
 # end generated: hand-in files
 
@@ -425,9 +449,11 @@ def check_folder(folder: str | os.PathLike, uniqname: str | None = None) -> list
     nothing odd besides (other notebooks, compiled files, __pycache__, symlinks, files over 50 MB).
     Other extra files (a plot, a README) are allowed.
     """
-    folder = Path(folder)
-    problems: list[str] = []
+    return _name_problems(Path(folder), uniqname) + check_files(folder)
 
+
+def _name_problems(folder: Path, uniqname: str | None) -> list[str]:
+    problems: list[str] = []
     if not UNIQNAME_PATTERN.match(folder.name):
         problems.append(
             f"The folder name {folder.name!r} is not a uniqname: use your uniqname in lowercase "
@@ -438,28 +464,46 @@ def check_folder(folder: str | os.PathLike, uniqname: str | None = None) -> list
             problems.append(f"{uniqname!r} is not a valid uniqname (lowercase letters, digits, '_' or '-').")
         elif folder.name != uniqname:
             problems.append(f"The folder is named {folder.name!r} but your uniqname is {uniqname!r}; rename it.")
-
-    return problems + check_files(folder)
+    return problems
 
 
 def check_files(folder: str | os.PathLike) -> list[str]:
     """Problems with the files of a submission folder (check_folder without the name checks): every required file
     present directly in the folder, not empty, notebooks run without errors, nothing odd besides."""
+    blocking, incomplete = sort_files(folder)
+    return incomplete + blocking
+
+
+def sort_files(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """(blocking, incomplete): what stops the zip from being graded (a notebook that is not a notebook, a file over
+    the size limit, compiled files, links) and what only costs the rows that need it (a file missing or empty, a
+    notebook not run or ending in an error), each incomplete line ending with the rows it costs."""
     folder = Path(folder)
-    problems: list[str] = []
+    blocking: list[str] = []
+    incomplete: list[str] = []
     found_elsewhere = _files_below(folder)
     missing = missing_files(folder, found_elsewhere)
     for name in REQUIRED_FILES:
         path = folder / name
         if name in missing:
-            problems.append(missing[name])
+            incomplete.append(f"{missing[name]} {consequence(name)}")
         elif path.stat().st_size == 0:
-            problems.append(f"{name} is empty.")
+            incomplete.append(f"{name} is empty. {consequence(name)}")
         elif name in NOTEBOOKS:
-            problems.extend(check_notebook(path))
+            for line in check_notebook(path):
+                if "not a readable notebook" in line:
+                    blocking.append(line)
+                else:
+                    incomplete.append(f"{line} The grader runs your notebook itself; people reading it see only what "
+                                      "you saved.")
+    blocking.extend(_odd_extras(folder, found_elsewhere))
+    return blocking, incomplete
 
-    problems.extend(_odd_extras(folder, found_elsewhere))
-    return problems
+
+def consequence(name: str) -> str:
+    """What a missing or empty handed-in file costs: "Until it is handed in, rows 5.1-5.2 score 0."."""
+    rows = ROWS_NEEDING.get(name)
+    return f"Until it is handed in, {rows} score{'s' if rows.startswith('row ') else ''} 0." if rows else ""
 
 
 def missing_files(folder: str | os.PathLike, entries: list[Path] | None = None) -> dict[str, str]:
@@ -580,19 +624,28 @@ def zip_name_problem(zip_path: str | os.PathLike, folder_name: str) -> str | Non
 def check_zip(
     zip_path: str | os.PathLike, uniqname: str | None = None, *, match_zip_name: bool = False
 ) -> list[str]:
-    """Problems with a submission zip (empty list = fine): extracts it safely into a temporary folder and checks it.
+    """Problems with a submission zip (empty list = fine, complete and run): extracts it safely into a temporary
+    folder and checks it. ``sort_zip`` tells which problems stop grading and which only cost rows.
 
     Args:
         uniqname: when given, the folder inside must be named exactly this.
         match_zip_name: when True and no uniqname is given, the folder must have the zip's name without `.zip`
             (what the command line checks by default).
     """
+    blocking, incomplete = sort_zip(zip_path, uniqname, match_zip_name=match_zip_name)
+    return incomplete + blocking
+
+
+def sort_zip(
+    zip_path: str | os.PathLike, uniqname: str | None = None, *, match_zip_name: bool = False
+) -> tuple[list[str], list[str]]:
+    """(blocking, incomplete) for a submission zip; see check_zip and sort_files."""
     workdir = Path(tempfile.mkdtemp(prefix="check_submission_"))
     try:
         try:
             root = safe_extract(zip_path, workdir / "root")
         except SubmissionError as exc:
-            return [str(exc)]
+            return [str(exc)], []
         try:
             folder = find_submission_folder(root)
         except SubmissionError as exc:
@@ -600,14 +653,17 @@ def check_zip(
             # every problem.
             entries = [p for p in root.iterdir() if p.name != "__MACOSX" and not p.name.startswith(".")]
             if entries and not any(p.is_dir() and not p.is_symlink() for p in entries):
-                return [str(exc)] + check_files(root)
-            return [str(exc)]
-        problems = []
+                blocking, incomplete = sort_files(root)
+                return [str(exc)] + blocking, incomplete
+            return [str(exc)], []
+        blocking = []
         if uniqname is None and match_zip_name:
             mismatch = zip_name_problem(zip_path, folder.name)
             if mismatch:
-                problems.append(mismatch)
-        return problems + check_folder(folder, uniqname)
+                blocking.append(mismatch)
+        blocking += _name_problems(folder, uniqname)
+        more_blocking, incomplete = sort_files(folder)
+        return blocking + more_blocking, incomplete
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -626,27 +682,46 @@ def zip_summary(zip_path: str | os.PathLike) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: check the zip, print problems (exit 1) or a summary (exit 0)."""
+    """Command line: check the zip. Exit 1 on a problem that stops grading (or, with --complete, on anything
+    missing or unrun); otherwise print what is missing with the rows it costs, then what the zip holds, and exit 0."""
     parser = argparse.ArgumentParser(description="Check a homework submission zip before uploading it.")
     parser.add_argument("zip", type=Path, help="the zip to check, e.g. uniqname.zip")
     parser.add_argument(
         "--uniqname",
         help="check that the folder in the zip is named after this uniqname (default: the zip's name, without .zip)",
     )
+    parser.add_argument("--complete", action="store_true",
+                        help="also exit 1 when a file is missing or a notebook is not run (the final hand-in)")
     args = parser.parse_args(argv)
 
-    problems = check_zip(args.zip, args.uniqname, match_zip_name=True)
+    blocking, incomplete = sort_zip(args.zip, args.uniqname, match_zip_name=True)
+    problems = blocking + (incomplete if args.complete else [])
     if problems:
-        print(f"{args.zip} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:")
+        print(f"{args.zip} has {_count(len(problems), 'problem')}:")
         for problem in problems:
             print(f"  - {problem}")
+        later = [line for line in incomplete if line not in problems]
+        if later:
+            print(f"Not there yet either ({_count(len(later), 'item')}; these alone would not stop the zip):")
+            for line in later:
+                print(f"  - {line}")
         print(f"Fix {'them' if len(problems) != 1 else 'it'} and check again before uploading.")
         return 1
-    print(f"{args.zip} looks good. It contains:")
+    if incomplete:
+        print(f"{args.zip} can be uploaded; Gradescope grades what is there. Not there yet "
+              f"({_count(len(incomplete), 'item')}):")
+        for line in incomplete:
+            print(f"  - {line}")
+    else:
+        print(f"{args.zip} looks good: every file is there. It contains:")
     for line in zip_summary(args.zip):
         print(line)
     print("Upload this zip to Gradescope.")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python -m autograder build                                   # every kit and zip (autograder.build.kits.build_all)
     python -m autograder grade uniqname.zip [--out DIR] [--show-hidden]   # one zip or folder, as Gradescope would
-    python -m autograder regrade DIR --csv grades.csv [--jobs 2]  # a class (autograder.regrade): CSV + feedback files
+    python -m autograder regrade DIR --csv grades.csv [--jobs 2] [--no-cache] [--cluster ADDR]  # a class: CSV, feedback
     python -m autograder run [--root /autograder]                # the Gradescope entry (called by run_autograder)
     python -m autograder probe-sandbox                           # the sandbox check setup.sh runs (exit 3: broken)
     python -m autograder check-upload [dist/autograder.zip]      # run the built zip as Gradescope does (ref + stub)
@@ -122,6 +122,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p_regrade.add_argument("--csv", type=Path, required=True)
     p_regrade.add_argument("--jobs", type=int, default=2, help="worker processes (1: grade in this process)")
     p_regrade.add_argument("--modules", help="only these graded test modules, comma-separated")
+    p_regrade.add_argument("--no-cache", action="store_true",
+                           help="regrade every part of every submission (the regrade cache is refreshed, not read)")
+    p_regrade.add_argument("--cache", type=Path, metavar="DIR",
+                           help="the regrade cache's folder (default: .cache/regrade, or $DLKIT_CACHE/regrade)")
+    p_regrade.add_argument("--cluster", metavar="ADDRESS",
+                           help="grade on a Dask distributed cluster (its scheduler's address, e.g. tcp://host:8786) "
+                                "instead of local processes")
     p_regrade.add_argument("--similarity", action="store_true",
                            help="also write a code-similarity report (needs copydetect; off by default)")
     p_run = sub.add_parser("run", help="the Gradescope entry point")
@@ -169,7 +176,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "regrade":
         from autograder import regrade
         try:
-            regrade.regrade(args.folder, args.csv, args.jobs, _modules(args.modules), args.similarity)
+            regrade.regrade(args.folder, args.csv, args.jobs, _modules(args.modules), args.similarity,
+                            cache_dir=args.cache, use_cache=not args.no_cache, cluster=args.cluster)
         except regrade.RegradeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE

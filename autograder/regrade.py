@@ -37,7 +37,7 @@ import tempfile
 import traceback
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -173,14 +173,108 @@ def find_submissions(folder: Path) -> List[Submission]:
 # grading
 
 
-def _grade_one(path: str, modules: Optional[List[str]]) -> Tuple[Optional[dict], str]:
-    """Worker: (results or None, error text). Never raises."""
-    from autograder.grading import submission
+def _share_cpus(jobs: int) -> None:
+    """Worker start: this worker's share of the CPUs for the thread pools of the runs it starts (the sandbox and the
+    reference runs read OMP_NUM_THREADS through resources.compute_env); a value the user set is kept."""
+    import os
+    from autograder import resources
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, resources.usable_cpus() // max(1, jobs))))
+
+
+def grade_files(files: Dict[str, bytes], modules: Optional[List[str]]) -> Tuple[Optional[dict], str]:
+    """Worker (a local process or a Dask worker): grade the submission folder whose files are ``files`` (relative
+    path -> bytes), only ``modules``. Returns (results or None, error text); never raises."""
+    import shutil
+    from autograder.grading import runner
+    root = Path(tempfile.mkdtemp(prefix="dlkit-regrade-"))
     try:
-        return submission.grade_path(Path(path), modules=modules), ""
+        folder = root / "submission"
+        for relative, data in files.items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        folder.mkdir(exist_ok=True)
+        return runner.grade_folder(folder, modules=modules), ""
     except Exception as exc:  # one student's failure must not abort the batch: report it in their row
         traceback.print_exc(file=sys.__stderr__)
         return None, f"grading failed: {type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class _Job:
+    """One submission's grading: what the cache holds, what is left to grade, and the outcome."""
+    sub: Submission
+    files: Dict[str, bytes] = field(default_factory=dict)  # the submission folder's files (while to be graded)
+    keys: Dict[str, str] = field(default_factory=dict)  # part -> cache key
+    cached: Dict[str, Tuple[List[dict], List[str]]] = field(default_factory=dict)
+    missing_files: Dict[str, str] = field(default_factory=dict)
+    modules: Optional[List[str]] = None  # the check modules still to run ([]: none)
+    results: Optional[dict] = None
+    error: str = ""
+
+
+def _part_modules(part_keys, wanted: Optional[List[str]]) -> List[str]:
+    from autograder import parts
+    shorts = None if wanted is None else {m.rsplit(".", 1)[-1] for m in wanted}
+    found = sorted({row.check for key in part_keys for row in parts.PARTS[key].rows.values()})
+    return [m for m in found if shorts is None or m in shorts]
+
+
+def _prepare(sub: Submission, ids: List[str], modules: Optional[List[str]], cache, use_cache: bool) -> _Job:
+    """Open the submission here (the same safe extraction as ``grade``), look its parts up in the cache (unless
+    ``use_cache`` is off), and keep its files when something is left to grade."""
+    from autograder.grading import handed_in, rubric, submission
+    job = _Job(sub)
+    try:
+        with submission.opened(sub.path) as folder:
+            job.missing_files = handed_in.missing(folder)
+            wanted_parts = sorted({rubric.RUBRIC[i].part for i in ids})
+            job.keys = cache.keys(folder)
+            for key in wanted_parts if use_cache else ():
+                found = cache.get(key, job.keys[key])
+                if found is not None:
+                    job.cached[key] = found
+            todo = [key for key in wanted_parts if key not in job.cached]
+            job.modules = _part_modules(todo, modules) if todo else []
+            if job.modules:
+                job.files = {p.relative_to(folder).as_posix(): p.read_bytes()
+                             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    except handed_in.check_submission().SubmissionError as exc:
+        job.results = submission.unreadable(str(exc), None, modules)
+    return job
+
+
+def _finish(job: _Job, ids: List[str], cache) -> None:
+    """Merge the fresh rows with the cached ones into the submission's results; store the fresh parts."""
+    from autograder.grading import rubric, runner
+    if job.error:
+        return
+    if job.results is not None and (job.results.get("extra_data") or {}).get("submission_error"):
+        return
+    fresh = job.results
+    if fresh is not None and ungradable_reason(fresh, ""):
+        return  # a fault or a failed grading is the outcome as it is, and never cached
+    by_number = {rubric.RUBRIC[i].number: i for i in ids}
+    rows, notes = [], []
+    for key, (cached_rows, cached_notes) in job.cached.items():
+        rows += cached_rows
+        notes += cached_notes
+    if fresh is not None:
+        fresh_notes = list((fresh.get("extra_data") or {}).get("isolation_notes", []))
+        notes += fresh_notes
+        by_part: Dict[str, List[dict]] = {}
+        for test in fresh["tests"]:
+            item_id = by_number.get(test["number"])
+            if item_id is not None:
+                by_part.setdefault(rubric.RUBRIC[item_id].part, []).append(test)
+        for key, part_rows in by_part.items():
+            rows += part_rows
+            if key in job.keys:
+                cache.put(key, job.keys[key], part_rows, fresh_notes)
+    seconds = float(fresh["execution_time"]) if fresh is not None else 0.0
+    job.results = runner.assemble(rows, seconds, notes, job.missing_files, ids)
 
 
 def ungradable_reason(results: Optional[dict], error: str) -> str:
@@ -239,7 +333,7 @@ def summary_markdown(graded: Dict[str, dict], ungradable: Dict[str, str], ids: S
     """The per-row summary and "who lost points where" (graded students only; ungradable ones listed apart)."""
     from autograder.grading import rubric
     n = len(graded)
-    lines = [f"# Regrade summary", "", f"{n} graded, {len(ungradable)} ungradable.", ""]
+    lines = ["# Regrade summary", "", f"{n} graded, {len(ungradable)} ungradable.", ""]
     totals = [float(r["score"]) for r in graded.values()]
     if totals:
         lines += [f"Total (/{sum(rubric.RUBRIC[i].points for i in ids):g}): mean {statistics.mean(totals):.2f}, "
@@ -346,10 +440,61 @@ def _fmt(value: float) -> str:
     return f"{round(float(value), 2):.2f}"
 
 
+def _run_local(pending: List[_Job], jobs: int) -> None:
+    """Grade the pending jobs in this process (jobs <= 1) or in ``jobs`` fresh worker processes."""
+    if jobs <= 1:
+        for job in pending:
+            job.results, job.error = grade_files(job.files, job.modules)
+            print(f"{job.sub.student}: done", flush=True)
+        return
+    # spawn: a fresh interpreter per worker (no state inherited from this process)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_share_cpus,
+                                                initargs=(jobs,)) as pool:
+        futures = {pool.submit(grade_files, job.files, job.modules): job for job in pending}
+        for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
+            try:
+                job.results, job.error = future.result()
+            except Exception as exc:  # the worker process itself died: still one row for the student
+                job.results, job.error = None, f"grading failed: {type(exc).__name__}: {exc}"
+            job.files = {}
+            print(f"{job.sub.student}: done", flush=True)
+
+
+def _run_cluster(pending: List[_Job], address: str) -> None:
+    """Grade the pending jobs on a Dask distributed cluster (its scheduler at ``address``): each worker needs this
+    repository's code and environment (see the README), and grades with the same sandbox as a local run."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise RegradeError(f"--cluster needs Dask's distributed package, which is not installed here ({exc}): "
+                           "pip install 'distributed' (on this machine and every worker)") from None
+    with Client(address) as client:
+        futures = {client.submit(grade_files, job.files, job.modules, key=f"grade-{job.sub.student}", pure=False):
+                   job for job in pending}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                job.results, job.error = future.result()
+            except Exception as exc:  # the worker died or lost the task: still one row for the student
+                job.results, job.error = None, f"grading failed on the cluster: {type(exc).__name__}: {exc}"
+            job.files = {}
+            print(f"{job.sub.student}: done", flush=True)
+
+
 def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[str]] = None,
-            similarity: bool = False) -> List[dict]:
-    """Grade every submission in ``folder`` and write the CSV and the files beside it. Returns the CSV rows."""
+            similarity: bool = False, cache_dir: Optional[Path] = None, use_cache: bool = True,
+            cluster: Optional[str] = None) -> List[dict]:
+    """Grade every submission in ``folder`` and write the CSV and the files beside it. Returns the CSV rows.
+
+    ``cache_dir`` (default ``.cache/regrade``): the regrade cache (autograder/regrade_cache.py); ``use_cache=False``
+    regrades everything (and refreshes the cache). ``cluster``: a Dask scheduler's address to grade on instead of
+    ``jobs`` local processes.
+    """
+    from autograder import paths
     from autograder.grading import rubric, runner
+    from autograder.regrade_cache import RegradeCache
     submissions = find_submissions(folder)
     if similarity and not similarity_available():
         raise RegradeError("--similarity needs the copydetect package, which is not installed here "
@@ -361,23 +506,20 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
     out_dir = csv_path.parent / f"{csv_path.stem}-regrade"
     (out_dir / "students").mkdir(parents=True, exist_ok=True)
 
-    outcomes: Dict[str, Tuple[Optional[dict], str]] = {}
-    if jobs <= 1:
-        for sub in submissions:
-            outcomes[sub.student] = _grade_one(str(sub.path), modules)
-            print(f"{sub.student}: done", flush=True)
+    cache = RegradeCache(Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "regrade")
+    prepared = [_prepare(sub, ids, modules, cache, use_cache) for sub in submissions]
+    pending = [job for job in prepared if job.results is None and job.modules]
+    reused = sum(len(job.cached) for job in prepared)
+    print(f"{len(submissions)} submissions: {len(pending)} to grade; {reused} part gradings reused from the cache "
+          f"({sum(1 for job in prepared if job.results is None and not job.modules)} submissions entirely)"
+          + ("" if use_cache else " (--no-cache)"), flush=True)
+    if cluster:
+        _run_cluster(pending, cluster)
     else:
-        # spawn: a fresh interpreter per worker (no state inherited from this process)
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(_grade_one, str(sub.path), modules): sub for sub in submissions}
-            for future in concurrent.futures.as_completed(futures):
-                sub = futures[future]
-                try:
-                    outcomes[sub.student] = future.result()
-                except Exception as exc:  # the worker process itself died: still one row for the student
-                    outcomes[sub.student] = (None, f"grading failed: {type(exc).__name__}: {exc}")
-                print(f"{sub.student}: done", flush=True)
+        _run_local(pending, jobs)
+    for job in prepared:
+        _finish(job, ids, cache)
+    outcomes: Dict[str, Tuple[Optional[dict], str]] = {job.sub.student: (job.results, job.error) for job in prepared}
 
     columns = [column(i) for i in ids]
     total_col = f"total (/{maximum:g})"

@@ -286,7 +286,13 @@ def check_upload(zip_path: Path, reference: Optional[Path], stub: Optional[Path]
 
 
 DOCKER_IMAGE = "gradescope/autograder-base:ubuntu-22.04"  # Gradescope's Ubuntu 22.04 / Python 3.10 base image
-DOCKER_LIMITS = ("--cpus=0.5", "--memory=768m")  # Gradescope's defaults, which the rubric's limits are sized for
+def docker_limits() -> tuple:
+    """Gradescope's 0.5 vCPU, and its default 768 MB raised to the memory the notebooks need while notebook parts
+    are on (rubric.NOTEBOOK_MEMORY_MB; autograder/gradescope/README.md)."""
+    from autograder import parts
+    from autograder.grading import rubric
+    memory = max(768, rubric.NOTEBOOK_MEMORY_MB) if any(p.notebooks for p in parts.enabled()) else 768
+    return ("--cpus=0.5", f"--memory={memory}m")
 
 
 def docker_command(zip_path: Path, reference: Path, stub: Path, image: str = DOCKER_IMAGE) -> List[str]:
@@ -304,7 +310,7 @@ def docker_command(zip_path: Path, reference: Path, stub: Path, image: str = DOC
               f"for s in reference stub; do rm -rf /autograder/submission/* /autograder/results/*; "
               f"{unzip} /dist/$s.zip /autograder/submission; (cd /autograder && timeout {RUN_TIMEOUT_S} "
               f"/autograder/run_autograder > /dev/null) || echo \"$s: run_autograder failed\"; echo \"$s: score $({score})\"; done")
-    command = ["docker", "run", "--rm", *DOCKER_LIMITS]
+    command = ["docker", "run", "--rm", *docker_limits()]
     for mount in mounts:
         command += ["-v", mount]
     return command + [image, "bash", "-c", script]

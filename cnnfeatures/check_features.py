@@ -7,16 +7,21 @@ classes, float64) on features with uneven classes, labels that are not 0..C-1, a
 far from 0, and the identity within + between = total is checked. extract_features runs on a small CNN handed over in
 training mode (with batch norm and dropout): the features of a named conv layer, flattened, must equal that layer's
 output in eval mode; then an FC layer, channel selection and pooling; afterwards the model must be back in training
-mode with no hook left. Prints one PASS/FAIL line per check ("not implemented" for a function you have not written)
+mode with no hook left, and gradients must have been off (torch.no_grad()) during the forward passes. Prints one
+PASS/FAIL line per check ("not implemented" for a function you have not written)
 and exits with status 0 only when every check passes. The autograder runs similar checks on inputs of its own.
 """
+import os
 import sys
 
-import numpy as np
-import torch
-from torch import nn
+# The PASS/FAIL lines read better without extract_features' progress bars between them (tqdm reads TQDM_DISABLE).
+os.environ.setdefault("TQDM_DISABLE", "1")
 
-import features
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import features  # noqa: E402
 
 TOLERANCE = 1e-6  # relative, for the variances (the autograder uses the same)
 FEATURE_TOLERANCE = 1e-4  # relative to the largest entry, for float32 features
@@ -125,8 +130,12 @@ def check_extractor(report):
              ("stem.2 channels [4, 0, 2], pool='avg'", "stem.2", {"channels": [4, 0, 2], "pool": "avg"},
               stem[:, [4, 0, 2]].mean(dim=(2, 3))),
              ("block.0 pool='max'", "block.0", {"pool": "max"}, conv.amax(dim=(2, 3)))]
+    grad_during = []
+    # Gradients must be off while extracting (torch.no_grad()): the autograder checks the same.
+    model.register_forward_pre_hook(lambda module, inputs: grad_during.append(torch.is_grad_enabled()))
     for what, layer, kwargs, expected in cases:
         model.train()
+        grad_during.clear()
         try:
             result = features.extract_features(model, layer, loader, **kwargs)
         except NotImplementedError:
@@ -154,6 +163,9 @@ def check_extractor(report):
         hooks = sum(len(m._forward_hooks) for m in model.modules())
         report.line(model.training and hooks == 0, f"extract_features ({what}): model back in training mode "
                     f"({model.training}), hooks left: {hooks}")
+        report.line(bool(grad_during) and not any(grad_during),
+                    f"extract_features ({what}): gradients off during the {len(grad_during)} forward passes"
+                    + (f" (on in {sum(grad_during)}: wrap them in torch.no_grad())" if any(grad_during) else ""))
 
 
 def main():

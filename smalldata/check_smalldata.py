@@ -80,12 +80,35 @@ def check_class_subset():
     per = int(min((targets == c).sum() for c in [7, 2, 5]))  # one class taken whole: no luck with replacement
     idx, labels = helpers.class_subset(targets, [7, 2, 5], per, seed=1)
     idx, labels = np.asarray(idx), np.asarray(labels)
-    assert idx.shape == (3 * per,) and len(set(idx.tolist())) == 3 * per, \
-        f"expected {3 * per} distinct indices ({per} per class, drawn without replacement)"
-    assert np.bincount(targets[idx], minlength=10)[[7, 2, 5]].tolist() == [per] * 3, f"not {per} per class"
-    assert labels.tolist() == [[7, 2, 5].index(t) for t in targets[idx]], "labels are not remapped to 0, 1, 2"
+    picked = np.bincount(targets[idx], minlength=10)
+    got = {c: int(picked[c]) for c in [7, 2, 5]}
+    others = int(idx.size - sum(got.values()))
+    assert idx.shape == (3 * per,) and got == {7: per, 2: per, 5: per} and not others, (
+        f"class_subset(500 targets, classes=[7, 2, 5], per_class={per}) returned {idx.size} indices, per class "
+        f"{got}{f' and {others} of other classes' if others else ''}; expected {per} of each class (sample each "
+        "class separately)")
+    distinct = len(set(idx.tolist()))
+    assert distinct == idx.size, f"{idx.size} indices but only {distinct} distinct: draw without replacement"
+    want = [[7, 2, 5].index(t) for t in targets[idx]]
+    assert labels.tolist() == want, (f"labels {labels[:6].tolist()}... for targets {targets[idx][:6].tolist()}...; "
+                                     f"expected the remapped {want[:6]}... (classes.index(target))")
     again, _ = helpers.class_subset(targets, [7, 2, 5], per, seed=1)
-    assert np.array_equal(np.asarray(again), idx), "the same seed must give the same indices"
+    assert np.array_equal(np.asarray(again), idx), ("called twice with seed=1 it gave different indices: draw with "
+                                                    "np.random.default_rng(seed), not the global random state")
+    other, _ = helpers.class_subset(targets, [7, 2, 5], per, seed=2)
+    assert not np.array_equal(np.asarray(other), idx), "seeds 1 and 2 give the same indices: use `seed`"
+    for kind, given in (("a list", targets.tolist()), ("a torch tensor", torch.from_numpy(targets))):
+        same, _ = helpers.class_subset(given, [7, 2, 5], per, seed=1)
+        same = same.numpy() if hasattr(same, "numpy") else np.asarray(same)
+        assert np.array_equal(same, idx), (f"targets given as {kind} give other indices than a numpy array with the "
+                                           "same seed (convert with np.asarray first)")
+    few = np.array([1] * 10 + [9] * 2)
+    try:
+        helpers.class_subset(few, [1, 9], 4, seed=0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("per_class=4 with only 2 examples of class 9: expected a ValueError")
 
 
 def _task(n, d, c, seed):
@@ -93,13 +116,36 @@ def _task(n, d, c, seed):
     return torch.randn(n, d, generator=gen), torch.randint(0, c, (n,), generator=gen)
 
 
+def _plain_sgd(model, loader, epochs, lr, momentum):
+    """What train_epochs must do to the weights: one SGD step per batch on the cross-entropy of that batch."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+
 def check_train_epochs():
     x, y = _task(32, 6, 3, 0)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
     torch.manual_seed(0)
     model = nn.Linear(6, 3)
-    losses = helpers.train_epochs(model, DataLoader(TensorDataset(x, y), batch_size=8), 5, 0.5)
+    torch.manual_seed(0)
+    twin = nn.Linear(6, 3)
+    losses = helpers.train_epochs(model, loader, 5, 0.5, momentum=0.9)
     assert len(losses) == 5, f"{len(losses)} losses for 5 epochs"
-    assert float(losses[-1]) < float(losses[0]), f"the loss does not go down: {losses}"
+    _plain_sgd(twin, loader, 5, 0.5, 0.9)
+    diff = float((model.weight.detach() - twin.weight.detach()).abs().max())
+    assert diff < 1e-5, (f"after 5 epochs (lr 0.5, momentum 0.9, 4 batches of 8) the weights differ from plain SGD by "
+                         f"up to {diff:.3g}: one optimizer for the run, zero_grad, backward and step for every batch")
+    torch.manual_seed(0)
+    fresh = nn.Linear(6, 3)
+    with torch.no_grad():
+        first = float(sum(nn.functional.cross_entropy(fresh(xb), yb) * len(yb) for xb, yb in loader) / len(y))
+    assert abs(float(losses[0]) - first) < 0.15, (
+        f"losses[0] = {float(losses[0]):.4f}; the untrained model's mean loss over the epoch is {first:.4f}: losses[e] "
+        "is the mean of each batch's loss taken before its step, weighted by the batch size")
 
 
 def check_accuracy_confusion():
@@ -110,11 +156,19 @@ def check_accuracy_confusion():
     with torch.no_grad():
         pred = model(x).argmax(1).numpy()
     acc = helpers.accuracy(model, loader)
-    assert abs(float(acc) - float((pred == y.numpy()).mean())) < 1e-6, f"accuracy {acc} (a fraction in [0, 1])"
+    want_acc = float((pred == y.numpy()).mean())
+    assert abs(float(acc) - want_acc) < 1e-6, (
+        f"accuracy {float(acc):.6g}, expected {want_acc:.6g}" + (" (a fraction in [0, 1], not a percentage)"
+                                                                 if abs(float(acc) - 100 * want_acc) < 1e-4 else ""))
     counts = np.asarray(helpers.confusion(model, loader, 5))
     want = np.zeros((5, 5), dtype=np.int64)
     np.add.at(want, (y.numpy(), pred), 1)
-    assert counts.shape == (5, 5) and np.array_equal(counts, want), "confusion: rows = true, columns = predicted"
+    if counts.shape == (5, 5) and not np.array_equal(counts, want) and np.array_equal(counts.T, want):
+        raise AssertionError("confusion is the transpose of the expected matrix: counts[true, predicted], the true "
+                             "class indexes the row")
+    assert counts.shape == (5, 5) and np.array_equal(counts, want), (
+        f"confusion(num_classes=5) {counts.shape} differs from the expected counts[true, predicted] (5, 5):\n"
+        f"got\n{counts}\nexpected\n{want}")
 
 
 CHECKS = [("FC_only", check_fc_only), ("Grayscale1Convolution", check_grayscale1convolution),

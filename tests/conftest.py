@@ -9,11 +9,20 @@ import pytest
 from autograder import paths
 
 
+# An xdist worker shares the CPUs with the others: its thread pools (and those of the processes it starts, which
+# take OMP_NUM_THREADS from it through autograder.resources.compute_env) get its share.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    from autograder import resources as _resources
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _resources.usable_cpus()
+                                                     // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config):
-    """`make test` runs pytest-xdist's `-n auto`: one worker per CPU this process may run on (xdist's own count is
-    the host's, which is larger in a VM or container with a CPU quota), at most 4 to bound memory."""
-    return max(1, min(4, len(os.sched_getaffinity(0))))
+    """`make test` runs pytest-xdist's `-n auto`: one worker per CPU this process may use (xdist's own count is the
+    host's, which is larger in a VM or container with a CPU quota), at most 4 to bound memory."""
+    from autograder import resources
+    return max(1, min(4, resources.usable_cpus()))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -276,7 +276,7 @@ def test_good_zip_passes(tmp_path, capsys):
 @pytest.mark.parametrize("build, expected", FAILURES, ids=[build.__name__[5:] for build, _ in FAILURES])
 def test_failure_is_refused_by_name(tmp_path, capsys, build, expected):
     path = build(tmp_path)
-    assert cs.main([str(path)]) == 1
+    assert cs.main([str(path), "--complete"]) == 1
     out = capsys.readouterr().out
     for text in expected:
         assert text in out, f"expected {text!r} in the output:\n{out}"
@@ -402,9 +402,32 @@ def test_command_line(tmp_path):
     script = str(KIT / "check_submission.py")
     ok = subprocess.run([sys.executable, script, str(good)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    refused = subprocess.run([sys.executable, script, str(bad)], capture_output=True, text=True)
+    early = subprocess.run([sys.executable, script, str(bad), "--uniqname", UNIQ], capture_output=True, text=True)
+    assert early.returncode == 0, early.stdout  # a file not there yet: the zip can still be graded
+    assert "checkpoint.pkl is missing" in early.stdout and "can be uploaded" in early.stdout
+    refused = subprocess.run([sys.executable, script, str(bad), "--uniqname", UNIQ, "--complete"], capture_output=True,
+                             text=True)
     assert refused.returncode == 1
     assert "checkpoint.pkl is missing" in refused.stdout
+
+
+def test_an_incomplete_zip_passes_with_the_rows_it_costs(tmp_path, capsys):
+    """Hand in early: a missing export and unrun notebooks are listed with the rows they cost, and exit 0; only
+    --complete refuses them."""
+    entries = _good_entries(part1_model__pt=None, part2__ipynb=_notebook(outputs=False).encode())
+    path = _zip(tmp_path / f"{UNIQ}.zip", entries)
+    assert cs.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    rows = cs.ROWS_NEEDING["part1_model.pt"]
+    assert rows.startswith("row") and f"Until it is handed in, {rows} score" in out, out
+    for text in ("part1_model.pt is missing", "part2.ipynb has no outputs", "can be uploaded", "2 items"):
+        assert text in out, f"{text!r} not in:\n{out}"
+    assert cs.main([str(path), "--complete"]) == 1
+
+
+def test_rows_needing_names_every_file_handed_in():
+    assert set(cs.ROWS_NEEDING) == set(cs.REQUIRED_FILES)
+    assert all(text.startswith(("row ", "rows ")) for text in cs.ROWS_NEEDING.values()), cs.ROWS_NEEDING
 
 
 # ---------------------------------------------------------------- make_submission
@@ -442,15 +465,40 @@ def test_make_submission_default_out_is_in_kit_root(tmp_path):
     ("part1_model.pt", "part1.ipynb"),
     ("backprop/functions.py", "functions.py"),
 ])
-def test_make_submission_refuses_missing_file(tmp_path, capsys, relative, hint):
+def test_make_submission_makes_the_zip_without_a_missing_file_and_says_what_it_costs(tmp_path, capsys, relative,
+                                                                                     hint):
     kit = _fake_kit(tmp_path / "kit")
     (kit / relative).unlink()
+    name = next(n for n, (rel, _h) in cs.KIT_SOURCES.items() if rel == relative)
     out = tmp_path / f"{UNIQ}.zip"
-    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 0
     captured = capsys.readouterr()
     message = captured.out + captured.err
     assert f"{relative} is missing" in message and hint in message, message
+    assert cs.ROWS_NEEDING[name] in message and "can be uploaded now" in message, message
+    with zipfile.ZipFile(out) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{UNIQ}/{n}" for n in cs.REQUIRED_FILES if n != name)
+    out.unlink()
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out), "--complete"]) == 1
+    assert f"{relative} is missing" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_make_submission_refuses_an_unreadable_notebook_and_an_oversized_file(tmp_path, capsys, monkeypatch):
+    kit = _fake_kit(tmp_path / "kit")
+    (kit / "part2.ipynb").write_text("{not json")
+    monkeypatch.setattr(ms.check_submission, "MAX_FILE_BYTES", 10)
+    out = tmp_path / f"{UNIQ}.zip"
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "part2.ipynb is not a readable notebook" in err and "files over" in err, err
+    assert not out.exists()
+
+
+def test_make_submission_refuses_an_empty_kit_folder(tmp_path, capsys):
+    (tmp_path / "kit").mkdir()
+    assert ms.main([UNIQ, "--kit-root", str(tmp_path / "kit")]) == 1
+    assert "none of the files to hand in" in capsys.readouterr().err
 
 
 def test_make_submission_refuses_bad_uniqname(tmp_path, capsys):
@@ -459,18 +507,22 @@ def test_make_submission_refuses_bad_uniqname(tmp_path, capsys):
     assert "not a uniqname" in capsys.readouterr().err
 
 
-def test_make_submission_refuses_a_notebook_without_outputs_before_zipping(tmp_path, capsys):
+def test_make_submission_warns_about_a_notebook_without_outputs(tmp_path, capsys):
     kit = _fake_kit(tmp_path / "kit")
     (kit / "part2.ipynb").write_text(_notebook(outputs=False))
     out = tmp_path / f"{UNIQ}.zip"
-    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 0
+    assert "part2.ipynb has no outputs" in capsys.readouterr().out
+    assert out.exists()
+    out.unlink()
+    assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out), "--complete"]) == 1
     assert "part2.ipynb has no outputs" in capsys.readouterr().err
     assert not out.exists()
 
 
 def test_make_submission_deletes_a_zip_that_fails_the_check(tmp_path, capsys, monkeypatch):
     kit = _fake_kit(tmp_path / "kit")
-    monkeypatch.setattr(ms.check_submission, "check_zip", lambda *args, **kwargs: ["planted problem"])
+    monkeypatch.setattr(ms.check_submission, "sort_zip", lambda *args, **kwargs: (["planted problem"], []))
     out = tmp_path / f"{UNIQ}.zip"
     assert ms.main([UNIQ, "--kit-root", str(kit), "--out", str(out)]) == 1
     printed = capsys.readouterr().out
@@ -488,11 +540,18 @@ def test_make_submission_lists_every_problem_in_one_pass(tmp_path, capsys):
     (kit / "neuralnet" / "checkpoint.pkl").unlink()
     (kit / "part1.ipynb").write_text(_notebook(outputs=False))
     (kit / "part2.ipynb").write_text(_notebook(error=True))
-    assert ms.main(["John Doe", "--kit-root", str(kit)]) == 1
+    assert ms.main(["John Doe", "--kit-root", str(kit), "--complete"]) == 1
     captured = capsys.readouterr()
     message = captured.out + captured.err
     for text in ("part1_model.pt is missing", "neuralnet/checkpoint.pkl is missing", "part1.ipynb has no outputs",
                  "part2.ipynb: code cell 2 ends with an error", "not a uniqname", "5 problems"):
+        assert text in message, f"{text!r} not in:\n{message}"
+    assert not list(kit.glob("*.zip"))
+    # Without --complete only the uniqname blocks, and the rest is still listed in the same run.
+    assert ms.main(["John Doe", "--kit-root", str(kit)]) == 1
+    captured = capsys.readouterr()
+    message = captured.out + captured.err
+    for text in ("1 problem", "not a uniqname", "Not there yet either (4 items", "part1_model.pt is missing"):
         assert text in message, f"{text!r} not in:\n{message}"
     assert not list(kit.glob("*.zip"))
 
@@ -502,7 +561,7 @@ def test_check_submission_lists_every_problem_in_one_pass(tmp_path, capsys):
     entries = _good_entries(part1_model__pt=None, part1__ipynb=_notebook(outputs=False).encode(),
                             part2__ipynb=_notebook(outputs=False).encode())
     path = _zip(tmp_path / "someone.zip", entries)
-    assert cs.main([str(path)]) == 1
+    assert cs.main([str(path), "--complete"]) == 1
     out = capsys.readouterr().out
     for text in ("part1_model.pt is missing", "part1.ipynb has no outputs", "part2.ipynb has no outputs",
                  "the zip is named someone.zip", "4 problems"):

@@ -347,7 +347,7 @@ def test_check_upload_docker_runs_the_zip_in_gradescopes_image_with_its_limits(t
     from autograder import upload_check
     zips = [tmp_path / name for name in ("autograder.zip", "ref.zip", "stub.zip")]
     command = upload_check.docker_command(*zips)
-    assert command[:3] == ["docker", "run", "--rm"] and "--cpus=0.5" in command and "--memory=768m" in command
+    assert command[:3] == ["docker", "run", "--rm"] and "--cpus=0.5" in command and "--memory=1024m" in command
     assert upload_check.DOCKER_IMAGE in command and f"{zips[0]}:/dist/autograder.zip:ro" in command
     script = command[-1]
     assert "bash setup.sh" in script and "/autograder/run_autograder" in script  # the zip's own scripts

@@ -246,3 +246,88 @@ def test_summary_counts_feedback_only_rows_by_status():
     assert "| 1/3 |" in line and "f1: not attempted (2×)" in line
     assert "b (-0.00)" in summary and "c (-0.00)" in summary
     assert "- d: not a zip" in summary
+
+
+# -- the regrade cache and a Dask cluster -------------------------------------------------------------------------
+
+def _regrade(folder: Path, csv_path: Path, cache: Path, *extra: str, capsys=None) -> str:
+    args = ["regrade", str(folder), "--csv", str(csv_path), "--jobs", "1", "--modules", f"{MODULE},section3b_smalldata",
+            "--cache", str(cache), *extra]
+    assert cli.main(args) == 0
+    return capsys.readouterr().out if capsys is not None else ""
+
+
+@pytest.fixture(scope="module")
+def small_class(student_tree, tmp_path_factory):
+    """Two students, each with Section 1's files and Section 3b's code files."""
+    tmp = tmp_path_factory.mktemp("cached-class")
+    folders = _class(tmp, student_tree)
+    for name in ("perfect", "bug"):
+        for relative in ("smalldata/models.py", "smalldata/helpers.py"):
+            (folders[name] / Path(relative).name).write_bytes((paths.KIT / relative).read_bytes())
+    root = tmp / "class"
+    root.mkdir()
+    for name in ("perfect", "bug"):
+        _zip(folders[name], root / f"{name}.zip")
+    return root
+
+
+def test_a_rerun_reuses_every_part_and_a_fix_regrades_only_its_part(small_class, tmp_path, capsys, monkeypatch):
+    from autograder import regrade_cache
+    cache = tmp_path / "cache"
+    first = _regrade(small_class, tmp_path / "a.csv", cache, capsys=capsys)
+    assert "2 to grade; 0 part gradings reused" in first, first
+    second = _regrade(small_class, tmp_path / "b.csv", cache, capsys=capsys)
+    assert "0 to grade; 4 part gradings reused from the cache (2 submissions entirely)" in second, second
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    # A fix to Section 3b's grading: only Section 3b is graded again.
+    real = dict(regrade_cache.grader_versions())
+    monkeypatch.setattr(regrade_cache, "grader_versions",
+                        lambda source=paths.REPO: {**real, "section3b": "fixed" + real["section3b"][5:]})
+    calls = []
+    real_grade = regrade.grade_files
+    monkeypatch.setattr(regrade, "grade_files", lambda files, modules: calls.append(modules) or real_grade(files,
+                                                                                                            modules))
+    third = _regrade(small_class, tmp_path / "c.csv", cache, capsys=capsys)
+    assert "2 to grade; 2 part gradings reused" in third, third
+    assert calls == [["section3b_smalldata"], ["section3b_smalldata"]]
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "c.csv").read_text()
+    # --no-cache grades everything again
+    fourth = _regrade(small_class, tmp_path / "d.csv", cache, "--no-cache", capsys=capsys)
+    assert "2 to grade; 0 part gradings reused" in fourth and "(--no-cache)" in fourth, fourth
+
+
+def test_a_changed_submission_is_graded_again(small_class, tmp_path, capsys):
+    """The cache is content-addressed: a changed file regrades its part; the same files under another student's name
+    reuse that student's grading (the row texts never name the student)."""
+    cache = tmp_path / "cache"
+    _regrade(small_class, tmp_path / "a.csv", cache, capsys=capsys)
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for path in small_class.iterdir():
+        (changed / path.name).write_bytes(path.read_bytes())
+    with zipfile.ZipFile(small_class / "bug.zip") as old, zipfile.ZipFile(changed / "bug.zip", "w") as new:
+        for info in old.infolist():  # bug/ gets a fixed layers.py: its Section 1 changes, its Section 3b does not
+            data = old.read(info)
+            new.writestr(info.filename, (paths.KIT / "neuralnet" / "layers.py").read_bytes() + b"# fixed\n"
+                         if info.filename == "bug/layers.py" else data)
+    out = _regrade(changed, tmp_path / "b.csv", cache, capsys=capsys)
+    assert "1 to grade; 3 part gradings reused" in out, out
+    assert _rows(tmp_path / "b.csv")["bug"][column("fc_backward")] == f"{rubric.RUBRIC['fc_backward'].points:.2f}"
+
+
+def test_regrade_on_a_local_dask_cluster_matches_a_local_regrade(small_class, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    local = _regrade(small_class, tmp_path / "local.csv", tmp_path / "cache-local", "--no-cache", capsys=capsys)
+    assert "2 to grade" in local
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as dask:
+        out = _regrade(small_class, tmp_path / "dask.csv", tmp_path / "cache-dask", "--no-cache", "--cluster",
+                       dask.scheduler_address, capsys=capsys)
+    assert "2 to grade" in out, out
+    assert (tmp_path / "local.csv").read_text() == (tmp_path / "dask.csv").read_text()
+    for student in ("perfect", "bug"):
+        local_results = json.loads((tmp_path / "local-regrade" / "students" / student / "results.json").read_text())
+        dask_results = json.loads((tmp_path / "dask-regrade" / "students" / student / "results.json").read_text())
+        for results in (local_results, dask_results):
+            results.pop("execution_time")
+        assert local_results == dask_results

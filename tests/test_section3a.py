@@ -6,6 +6,11 @@ The extractor is checked on a small CNN against the layer output computed direct
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -213,6 +218,18 @@ def test_mutant_loses_points(tmp_path, student_tree, mutant):
     outputs = "\n".join(rows[i][2] for i in mutant.loses).lower()
     for phrase in mutant.says:
         assert phrase.lower() in outputs, f"{mutant.name}: {phrase!r} not in the feedback:\n{outputs}"
+    everything = "\n".join(output for _, _, output in rows.values()).lower()
+    for phrase, owner in MUTANTS.HINTS.items():
+        if owner != mutant.name:
+            assert phrase.lower() not in everything, f"{mutant.name} gets the hint meant for {owner}: {phrase!r}"
+    # The student's local check agrees: it fails where the grader takes points.
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "features.py").write_text(text)
+    shutil.copyfile(paths.KIT / "cnnfeatures" / "check_features.py", local / "check_features.py")
+    run = subprocess.run([sys.executable, "check_features.py"], cwd=local, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 1 and "FAIL" in run.stdout, f"{mutant.name}: check_features.py passes\n{run.stdout}"
 
 
 # -- part3.ipynb and its rows (checks/section3a_notebook.py) ----------------------------------------------------------

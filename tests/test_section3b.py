@@ -3,6 +3,9 @@ stubs zero, single-bug mutants from tests/mutants/section3b.py lose points)."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -156,7 +159,8 @@ NOTEBOOK_ROW = "smalldata_notebook"
 CODE_ITEMS = [k for k in SMALLDATA_ITEMS if k != NOTEBOOK_ROW]  # the notebook row is tested on its own below
 NUMBER_TO_ID = {item.number: k for k, item in rubric.RUBRIC.items()}
 FILES = ("smalldata/models.py", "smalldata/helpers.py")
-MUTANTS = _load(Path(__file__).parent / "mutants" / "section3b.py", "section3b_mutants").MUTANTS
+_MUTANTS_MODULE = _load(Path(__file__).parent / "mutants" / "section3b.py", "section3b_mutants")
+MUTANTS, MUTANTS_HINTS = _MUTANTS_MODULE.MUTANTS, _MUTANTS_MODULE.HINTS
 
 
 def _submission(folder: Path, tree: Path, mutant=None) -> Path:
@@ -208,6 +212,16 @@ def test_mutant_loses_points(tmp_path, student_tree, mutant):
                 assert text.lower() in output.lower(), (mutant.name, item_id, output)
         else:
             assert score == max_score, (mutant.name, item_id, output)
+    everything = "\n".join(output for _, _, output in rows.values()).lower()
+    for phrase, owner in MUTANTS_HINTS.items():
+        if owner != mutant.name:
+            assert phrase.lower() not in everything, f"{mutant.name} gets the hint meant for {owner}: {phrase!r}"
+    # The student's local check agrees: it fails where the grader takes points.
+    local = _submission(tmp_path / "local", paths.KIT, mutant)
+    shutil.copyfile(paths.KIT / "smalldata" / "check_smalldata.py", local / "check_smalldata.py")
+    run = subprocess.run([sys.executable, "check_smalldata.py"], cwd=local, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 1 and "FAILED" in run.stdout, f"{mutant.name}: check_smalldata.py passes\n{run.stdout}"
 
 
 # -- part4.ipynb: the reference handed in, run by the grader in its reduced mode (row 7.8) ------------------------

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 
 import nbformat
 
-from autograder import parts, paths
+from autograder import parts, paths, resources
 from autograder.build.markers import kit_files
 from autograder.parts import Step
 
@@ -85,9 +85,11 @@ def _require(value: Optional[Path], what: str) -> Path:
 
 
 def _run_env(fashion_mnist_root: Optional[Path]) -> Dict[str, str]:
-    """Environment for the reference runs: headless matplotlib, the offline Fashion-MNIST root and the CIFAR-10
-    batches folder (CIFAR10_DIR, read by part3 and part4)."""
+    """Environment for the reference runs: headless matplotlib, thread pools sized to the CPUs this build may use
+    (resources.compute_env), the offline Fashion-MNIST root and the CIFAR-10 batches folder (CIFAR10_DIR, read by
+    part3 and part4)."""
     env = dict(os.environ)
+    env.update(resources.compute_env())
     env["MPLBACKEND"] = "Agg"
     if fashion_mnist_root is not None:
         env["FASHION_MNIST_ROOT"] = str(fashion_mnist_root)

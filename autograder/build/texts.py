@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from autograder import parts, paths
 from autograder.grading import rubric
@@ -112,7 +112,34 @@ def hand_in_files_block() -> str:
             lines.append(f"            {h.hint!r}),")
         lines.append("    },")
     lines.append("}")
+    # What a missing file costs, in the rows' own numbers: make_submission.py and check_submission.py warn with it.
+    lines.append("ROWS_NEEDING = {")
+    for part in parts.enabled():
+        for h in part.hand_in:
+            numbers = [row.number for row_id, row in part.rows.items() if row.points > 0 and h.name in part.needs(row_id)]
+            lines.append(f"    {h.name!r}: {row_span(numbers)!r},")
+    lines.append("}")
     return "\n".join(lines)
+
+
+def row_span(numbers: Sequence[str]) -> str:
+    """["5.1", "5.2", "5.3", "6.2"] -> "rows 5.1-5.3 and 6.2": consecutive rows of a task as one range."""
+    def key(number: str) -> Tuple[int, ...]:
+        return tuple(int(x) for x in number.split("."))
+    runs: List[List[str]] = []
+    for number in sorted(dict.fromkeys(numbers), key=key):
+        if runs:
+            last = key(runs[-1][-1])
+            here = key(number)
+            if last[:-1] == here[:-1] and here[-1] == last[-1] + 1:
+                runs[-1].append(number)
+                continue
+        runs.append([number])
+    spans = [run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    if not spans:
+        return "no graded row"
+    listed = spans[0] if len(spans) == 1 else ", ".join(spans[:-1]) + " and " + spans[-1]
+    return ("row " if len(numbers) == 1 else "rows ") + listed
 
 
 def _manual_rubric() -> str:

@@ -83,8 +83,15 @@ def _matches(expected: np.ndarray, got: np.ndarray, tol: float) -> bool:
     return expected.shape == got.shape and relative_error(expected, got) <= tol
 
 
-def recognized_mistake(expected: Any, got: Any, batch: Optional[int] = None, tol: float = TOL_EXACT) -> Optional[str]:
+PRODUCT_TRANSPOSED = "check the order of the matrix product's factors and which of them is transposed"
+
+
+def recognized_mistake(expected: Any, got: Any, batch: Optional[int] = None, tol: float = TOL_EXACT,
+                       transpose_cause: str = PRODUCT_TRANSPOSED) -> Optional[str]:
     """The name of a recognizable mistake that turns ``expected`` into ``got``, or None.
+
+    ``transpose_cause`` is what a transposed result says about its likely cause (by default a matrix product's
+    factors; a confusion matrix says which index is the true class).
 
     Tried in this order: the transpose (``got.T == expected``), the opposite sign (``got == -expected``), and, when
     ``batch`` (the batch size N) is given and above 1, a result off by exactly N (``got * N == expected``: averaged
@@ -99,8 +106,7 @@ def recognized_mistake(expected: Any, got: Any, batch: Optional[int] = None, tol
     if e.size == 0 or not np.any(e) or not (np.all(np.isfinite(e)) and np.all(np.isfinite(g))):
         return None
     if g.ndim == 2 and e.ndim == 2 and not _matches(e, g, tol) and _matches(e, g.T, tol):
-        return (f"it is the transpose of the expected {describe_shape(e)} result (check the order of the "
-                "matrix product's factors and which of them is transposed)")
+        return f"it is the transpose of the expected {describe_shape(e)} result ({transpose_cause})"
     if g.shape == e.shape and not np.allclose(e, 0.0) and _matches(e, -g, tol):
         return ("it has the opposite sign of the expected value" if e.ndim == 0 else
                 "it has the opposite sign of the expected result (every entry negated)")
@@ -125,13 +131,15 @@ def names_mistake(reason: Optional[str]) -> bool:
     return bool(reason) and any(phrase in reason for phrase in MISTAKE_PHRASES)
 
 
-def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT, batch: Optional[int] = None) -> Optional[str]:
+def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT, batch: Optional[int] = None,
+                  transpose_cause: str = PRODUCT_TRANSPOSED) -> Optional[str]:
     """None when ``got`` has ``expected``'s shape and matches within ``tol``; else the reason.
 
     Args:
         expected: float array (any shape) from the reference.
         got: what the student's code returned (anything).
         batch: the batch size N of the inputs, when a result off by exactly N is a recognizable mistake.
+        transpose_cause: what a transposed result says about its cause (see recognized_mistake).
     The reason ends with the name of a recognizable mistake when one fits (see :func:`recognized_mistake`).
     """
     exp = np.asarray(expected, dtype=np.float64)
@@ -140,7 +148,7 @@ def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT, batch: Option
         return problem
     if arr.shape != exp.shape:
         reason = f"shape {describe_shape(arr)} instead of {describe_shape(exp)}"
-        mistake = recognized_mistake(exp, arr, batch, tol)
+        mistake = recognized_mistake(exp, arr, batch, tol, transpose_cause)
         return f"{reason}: {mistake}" if mistake else reason
     if np.iscomplexobj(arr):
         return "complex values returned"
@@ -151,7 +159,7 @@ def compare_array(expected: Any, got: Any, tol: float = TOL_EXACT, batch: Option
     err = relative_error(exp, arr)
     if not err <= tol:
         reason = f"max relative error {err:.1e} (tolerance {tol:.0e}), {worst_element(exp, arr)}"
-        mistake = recognized_mistake(exp, arr, batch, tol)
+        mistake = recognized_mistake(exp, arr, batch, tol, transpose_cause)
         return f"{reason}: {mistake}" if mistake else reason
     return None
 

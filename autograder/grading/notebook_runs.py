@@ -130,9 +130,25 @@ def run(session, part_key: str, notebook: Notebook, extra_calls: Sequence[Call] 
     calls += list(extra_calls)
     outcomes = session.run(part_key, calls, limits=limits, files=files)
     result = _read(notebook.name, outcomes["notebook"])
+    _capacity_check(session, result)
     result.extra = {call.id: outcomes[call.id] for call in extra_calls}
     session.memo[key] = result
     return result
+
+
+def _capacity_check(session, result: NotebookRun) -> None:
+    """A run that died or ran out of time on a machine with less memory than the notebooks need (rubric.
+    NOTEBOOK_MEMORY_MB) says nothing about the student's notebook (the kernel was killed, or thrashed): autograder
+    fault, with what to change."""
+    from autograder import resources
+    limit = resources.memory_limit_mb()
+    if result.status != "failed" or limit is None or limit >= rubric.NOTEBOOK_MEMORY_MB:
+        return
+    if any(word in result.problem for word in ("kernel died", "grader's time", "ran out of memory", "did not finish")):
+        raise session.fault(f"{result.notebook} could not run in the grader: this machine has {limit} MB of memory "
+                            f"and the notebooks need about {rubric.NOTEBOOK_MEMORY_MB} MB (raise the autograder's "
+                            f"memory in Gradescope's settings; see autograder/gradescope/README.md): "
+                            f"{result.problem}")
 
 
 def _read(name: str, outcome: Outcome) -> NotebookRun:

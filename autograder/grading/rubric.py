@@ -20,7 +20,7 @@ from autograder.parts import Part, ReportItem, Row
 
 Item = Row  # a rubric row
 __all__ = ["Item", "Part", "ReportItem", "PARTS", "RUBRIC", "ALL_ITEMS", "THRESHOLDS", "TASKS", "SANDBOX_LIMITS",
-           "GRADING_WALL_SECONDS", "MIN_FIGURE_PIXELS"]
+           "GRADING_WALL_SECONDS", "MIN_FIGURE_PIXELS", "NOTEBOOK_MEMORY_MB"]
 
 PARTS: Dict[str, Part] = parts.PARTS  # the same dict: a test that switches a part off there switches it off here
 
@@ -103,6 +103,11 @@ MIN_FIGURE_PIXELS = 100
 # timeout is 600 s: the rest is for the grader's own start and for writing results.json). Checks that would start
 # later score 0 with a message saying so; what finished keeps its score.
 GRADING_WALL_SECONDS = 540
+# The memory (MB) the grader's machine needs for its runs of the notebooks: a torch kernel training the part1 network
+# peaks near 1.1 GB with the CUDA build of torch measured here and about 0.7 GB with the CPU build Gradescope's venv
+# installs (BENCHMARKS.md). Below it, a notebook run that dies or runs out of time is the machine's doing, not the
+# student's: the grading is void (an autograder fault asking for more memory), never a lost row.
+NOTEBOOK_MEMORY_MB = 1024
 
 
 def enabled_parts() -> List[Part]:

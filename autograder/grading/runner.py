@@ -408,6 +408,24 @@ def _run_tests(module_names: List[str], session: Session) -> tuple:
     return runner.json_data["tests"], expected, missing_reason
 
 
+def assemble(rows: List[dict], seconds: float, isolation_notes: Sequence[str], missing_files: Dict[str, str],
+             item_ids: Sequence[str]) -> dict:
+    """results.json's content from finished rows (one per item of ``item_ids``, the missing files already named in
+    them): the score, the summary students see (with the missing files and the isolation notes) and extra_data."""
+    rows = sorted(rows, key=lambda r: number_key(r["number"]))
+    incomplete = handed_in.incomplete(missing_files, item_ids)
+    notes = sorted(set(isolation_notes))
+    if incomplete:
+        notes.insert(0, "missing from your submission: " + handed_in.summary(missing_files, incomplete)
+                     + " (the checks that need them say more).")
+    results = _results(rows, seconds, notes)
+    if incomplete:
+        results["extra_data"]["missing_files"] = incomplete
+    if isolation_notes:
+        results["extra_data"]["isolation_notes"] = sorted(set(isolation_notes))
+    return results
+
+
 def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = None, out_path: Optional[Path] = None,
                  given_dir: Optional[Path] = None, eval_dir: Optional[Path] = None,
                  source_dir: Optional[Path] = None, hidden: Sequence[Path] = ()) -> dict:
@@ -433,14 +451,8 @@ def grade_folder(submission_dir: Path, *, modules: Optional[Iterable[str]] = Non
         raw_rows, expected, missing_reason = _run_tests(module_names, session)
         missing_files = handed_in.missing(session.submission_dir)
         rows = handed_in.apply(_finish_rows(raw_rows, expected_all, missing_reason), missing_files)
-        incomplete = handed_in.incomplete(missing_files, expected_all)
-        notes = sorted(session.isolation_notes)
-        if incomplete:
-            notes.insert(0, "missing from your submission: " + handed_in.summary(missing_files, incomplete)
-                         + " (the checks that need them say more).")
-        results = _results(rows, time.monotonic() - start, notes)
-        if incomplete:
-            results["extra_data"]["missing_files"] = incomplete
+        results = assemble(rows, time.monotonic() - start, sorted(session.isolation_notes), missing_files,
+                           expected_all)
         validate(results)
     except Exception:  # grading itself broke: still hand Gradescope a valid result, details to the instructor log
         _log(f"grading failed:\n{traceback.format_exc()}")

@@ -26,7 +26,7 @@ from typing import Dict
 
 import numpy as np
 
-from autograder import paths
+from autograder import paths, resources
 from autograder.grading.faults import AutograderFault
 
 
@@ -83,7 +83,7 @@ def run(inp: dict, extractions, timeout: float = 120) -> Dict[str, np.ndarray]:
     with tempfile.TemporaryDirectory(prefix="dlkit-features-ref-") as tmp:
         in_path, out_path = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
         write_inputs(in_path, inp, extractions)
-        env = dict(os.environ, PYTHONPATH=str(paths.REPO), OMP_NUM_THREADS="1")
+        env = dict(os.environ, PYTHONPATH=str(paths.REPO), **resources.compute_env(threads=1))
         done = subprocess.run([sys.executable, "-m", "autograder.grading.section3a_reference", str(in_path),
                                str(out_path)], cwd=str(paths.REPO), env=env, capture_output=True, text=True,
                               timeout=timeout)

@@ -96,6 +96,8 @@ class Session:
         ``watch``: modules whose loading each outcome reports (student_code.run_calls).
         """
         from autograder.grading.student_code import run_calls
+        if self.faults:  # the grading is void already: spend no more time on it
+            raise faults.AutograderFault(self.faults[0])
         if isinstance(limits, str):
             limits = rubric.PARTS[part].limits[limits]
         ws = self.workspace(part, files)

@@ -11,11 +11,12 @@ import each other.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from autograder import paths
 from autograder.grading import runner
@@ -67,28 +68,36 @@ def _copy_folder(source: Path, target: Path) -> None:
             shutil.copyfile(path, destination)
 
 
-def grade_path(path: Path, out_path: Optional[Path] = None, modules: Optional[List[str]] = None) -> dict:
-    """Grade one submission (a zip, or a folder as Gradescope's export holds them) the way Gradescope would;
-    returns results.json's content (written to ``out_path`` when given). ``modules``: only these check modules."""
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Path]:
+    """The submission folder of a zip or a folder, unpacked into a private temporary folder (removed on exit).
+
+    Raises check_submission's SubmissionError when it cannot be read (unsafe, too large, no folder)."""
     check = check_submission()
     root = Path(tempfile.mkdtemp(prefix="dlkit-grade-"))  # mode 0o700: grader-only, like /autograder
     try:
         unpacked = root / "submission"
-        try:
-            if Path(path).is_dir():
-                unpacked.mkdir()
-                _copy_folder(Path(path), unpacked)
-            else:
-                check.safe_extract(path, unpacked)
-            folder = submission_folder(unpacked)
-        except check.SubmissionError as exc:
-            return unreadable(str(exc), out_path, modules)
-        results = runner.grade_folder(folder, modules=modules)
-        if out_path is not None:
-            runner.write_results(results, out_path)
-        return results
+        if Path(path).is_dir():
+            unpacked.mkdir()
+            _copy_folder(Path(path), unpacked)
+        else:
+            check.safe_extract(path, unpacked)
+        yield submission_folder(unpacked)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def grade_path(path: Path, out_path: Optional[Path] = None, modules: Optional[List[str]] = None) -> dict:
+    """Grade one submission (a zip, or a folder as Gradescope's export holds them) the way Gradescope would;
+    returns results.json's content (written to ``out_path`` when given). ``modules``: only these check modules."""
+    try:
+        with opened(path) as folder:
+            results = runner.grade_folder(folder, modules=modules)
+    except check_submission().SubmissionError as exc:
+        return unreadable(str(exc), out_path, modules)
+    if out_path is not None:
+        runner.write_results(results, out_path)
+    return results
 
 
 def grade_zip(zip_path: Path, out_path: Optional[Path] = None, modules: Optional[List[str]] = None) -> dict:

@@ -45,6 +45,13 @@ MUTANTS = (
     _m("class_subset with replacement", "smalldata/helpers.py", [
         ("rng.choice(pool, size=per_class, replace=False)", "rng.choice(pool, size=per_class, replace=True)")],
        {"smalldata_class_subset"}, says=("draw without replacement",)),
+    _m("class_subset unseeded", "smalldata/helpers.py", [
+        ("rng = np.random.default_rng(seed)", "rng = np.random.default_rng()")],
+       {"smalldata_class_subset"}, says=("it gave different indices", "np.random.default_rng(seed)")),
+    _m("class_subset ignores list targets", "smalldata/helpers.py", [
+        ("targets = np.asarray(dataset_targets", "targets = np.asarray(dataset_targets[::-1]"
+         " if isinstance(dataset_targets, list) else dataset_targets")],
+       {"smalldata_class_subset"}, says=("targets given as a list do not give the same indices",)),
     _m("no zero_grad", "smalldata/helpers.py", [("            optimizer.zero_grad()\n", "")],
        {"smalldata_train_epochs"}, says=("trained weights differ",)),
     _m("accuracy in percent", "smalldata/helpers.py", [
@@ -54,5 +61,16 @@ MUTANTS = (
     _m("confusion transposed", "smalldata/helpers.py", [
         ("        np.add.at(counts, (true, pred), 1)", "        np.add.at(counts, (pred, true), 1)"),
         ("    return confusion_matrix(true, pred, labels=", "    return confusion_matrix(pred, true, labels=")],
-       {"smalldata_metrics"}, says=("transpose",)),
+       {"smalldata_metrics"}, says=("transpose", "the true class indexes the row")),
 )
+
+# Each recognized-mistake hint -> the one mutant whose feedback may say it (tests/test_section3b.py asserts that no
+# other mutant gets it).
+HINTS = {
+    "it gave different indices": "class_subset unseeded",
+    "targets given as a list": "class_subset ignores list targets",
+    "the true class indexes the row": "confusion transposed",
+    "matrix product": "",  # the layers' hint: no Section-3b mutant may get it
+    "sample each class separately": "class_subset not per class",
+    "draw without replacement": "class_subset with replacement",
+}

@@ -17,10 +17,12 @@ kernels may differ between the two processes); the variances (float64) with VARI
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from autograder.grading import section3a_reference
-from autograder.grading.compare import compare_array, compare_scalar, outcome_problem
+from autograder.grading.compare import compare_array, compare_scalar, outcome_problem, relative_error
 from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.harness import section3a_procedures as procedures
@@ -53,6 +55,32 @@ def _variance_cases(rng) -> list:
     x = (500.0 + rng.standard_normal((120, 5)) + 0.5 * labels[:, None] / 30.0).astype(np.float32)
     cases.append({"features": x, "labels": labels, "what": "float32 (120, 5) around 500, class 77 has one sample"})
     return cases
+
+
+def _number(value) -> Optional[float]:
+    """A returned single real number as a float (a Python or numpy scalar, a 0-d or 1-element array); else None."""
+    if isinstance(value, (bool, str)) or value is None:
+        return None
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 -- anything else is not a number
+        return None
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        return None
+    return float(arr.reshape(-1)[0])
+
+
+def _between_variants(features: np.ndarray, labels: np.ndarray) -> dict:
+    """The between-class variance by two recognizable wrong formulas (the evidence for their hints): the classes'
+    squared distances averaged without the weights n_c, and the distances taken to the mean of the class means."""
+    x = np.asarray(features, dtype=np.float64)
+    classes, inverse = np.unique(labels, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), minlength=len(classes)).astype(np.float64)
+    means = np.stack([x[inverse.reshape(-1) == c].mean(axis=0) for c in range(len(classes))])
+    m = x.mean(axis=0)
+    plain = np.square(means - means.mean(axis=0)).sum(axis=1)
+    return {"between unweighted": float(np.square(means - m).sum(axis=1).mean()),
+            "mean of class means": float((counts * plain).sum() / counts.sum())}
 
 
 def _probe_weights(rng) -> dict:
@@ -116,6 +144,9 @@ class TestFeatures(GradedTestCase):
     def test_class_variances(self, set_score=None):
         checks = Checks("class_variances")
         problems = {name: [] for name in ("classes and counts", "intra", "within", "between", "total", "ratio")}
+        # what a hint needs to be said: intra divided by N instead of n_c; values off only a little, on float32 only
+        evidence = {"intra over N": False, "between unweighted": False, "mean of class means": False,
+                    "precision": set()}
         for i, case in enumerate(self.inp["variances"]):
             where = f"for features {case['what']}"
             outcome = self.out[f"variances/{i}"]
@@ -140,6 +171,25 @@ class TestFeatures(GradedTestCase):
                     problems["classes and counts"].append(
                         f"class_variances: '{key}' is {shown} {where}, expected {expected[key].tolist()} (the "
                         f"distinct labels, sorted, and how many rows each has).")
+            counts = expected["counts"].astype(np.float64)
+            got_intra = value.get("intra")
+            if (isinstance(got_intra, np.ndarray) and got_intra.shape == expected["intra"].shape
+                    and relative_error(expected["intra"], got_intra) > VARIANCE_TOL
+                    and relative_error(expected["intra"] * counts / counts.sum(), got_intra) <= VARIANCE_TOL):
+                evidence["intra over N"] = True
+            got_between = _number(value.get("between"))
+            if got_between is not None:
+                for cause, wrong_between in _between_variants(case["features"], case["labels"]).items():
+                    if abs(wrong_between - got_between) <= VARIANCE_TOL * abs(wrong_between) and \
+                            abs(float(expected["between"]) - got_between) > VARIANCE_TOL * abs(wrong_between):
+                        evidence[cause] = True
+            for key in ("intra", "within", "between", "total"):
+                got = value.get(key) if key == "intra" else _number(value.get(key))
+                if got is not None and not isinstance(got, str) and np.shape(got) == np.shape(expected[key]) and \
+                        np.asarray(got).dtype.kind in "iuf":
+                    err = relative_error(np.atleast_1d(expected[key]), np.atleast_1d(np.asarray(got, np.float64)))
+                    if VARIANCE_TOL < err <= 1e-2:  # close but not exact: digits lost, not a wrong formula
+                        evidence["precision"].add(case["features"].dtype.name)
             for key in ("intra",) + SCALARS:
                 if key in value.get("missing", []):
                     problems[key].append(f"class_variances: no '{key}' in the returned dict.")
@@ -157,14 +207,20 @@ class TestFeatures(GradedTestCase):
         for name, found in problems.items():
             checks.add(name, weights[name], found[0] if found else None)
         wrong = {name for name, found in problems.items() if found}
-        if "between" in wrong and not wrong & {"intra", "within", "total"}:
-            checks.note("between = (1/N) sum_c n_c ||m_c - m||^2: each class's squared distance is weighted by its "
-                        "size n_c, and m is the mean of all N rows (not the mean of the class means).")
+        if evidence["between unweighted"]:
+            checks.note("'between' is the plain average of ||m_c - m||^2 over the classes: between = (1/N) sum_c n_c "
+                        "||m_c - m||^2, each class's squared distance weighted by its size n_c.")
+        if evidence["mean of class means"]:
+            checks.note("'between' measures the distances to the mean of the class means: m is the mean of all N "
+                        "rows, not the mean of the class means.")
         if "within" in wrong and "intra" not in wrong:
             checks.note("within = (1/N) sum_c n_c * intra_c: a size-weighted average of the intra-class variances.")
-        if "total" in wrong or "intra" in wrong:
-            checks.note("Sum in float64 (features.astype(np.float64), in chunks for large N): float32 sums lose "
-                        "digits on features far from 0.")
+        if evidence["intra over N"]:
+            checks.note("intra[c] is the expected value times n_c / N: divide each class's sum of squared distances "
+                        "by its own size n_c, not by the number of rows N.")
+        elif evidence["precision"] == {"float32"}:
+            checks.note("Only the float32 features far from 0 are off, and only slightly: sum in float64 "
+                        "(features.astype(np.float64), in chunks for large N); float32 sums lose digits there.")
         finish(self, checks, set_score, "class_variances")
 
     # -- extract_features ----------------------------------------------------------------------------------------

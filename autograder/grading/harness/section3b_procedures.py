@@ -80,11 +80,12 @@ def _OpLog(torch, ops: list):
 
 
 def class_subset_cases(module, targets: np.ndarray, classes: list, per_class: int, seeds: list) -> list:
-    """``class_subset`` with the targets as a numpy array for each seed, then as a list and as a torch tensor for the
-    first seed. Returns [[indices, labels] per call], the values as numpy arrays when they convert."""
+    """``class_subset`` with the targets as a numpy array for each seed, for the first seed once more, then as a list
+    and as a torch tensor for the first seed. Returns [[indices, labels] per call], the values as numpy arrays when
+    they convert."""
     torch = _torch()
-    givens = [targets] * len(seeds) + [targets.tolist(), torch.from_numpy(np.asarray(targets))]
-    used = list(seeds) + [seeds[0], seeds[0]]
+    givens = [targets] * (len(seeds) + 1) + [targets.tolist(), torch.from_numpy(np.asarray(targets))]
+    used = list(seeds) + [seeds[0], seeds[0], seeds[0]]
     results = []
     for given, seed in zip(givens, used):
         value = module.class_subset(given, list(classes), int(per_class), int(seed))
