@@ -12,10 +12,12 @@ all: build grade-reference
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# the tooling itself, editable: `python -m autograder` and `dlkit` from any folder
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 build: venv

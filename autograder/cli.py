@@ -81,15 +81,8 @@ def format_table(results: dict, show_hidden: bool = False) -> str:
         for line in message:
             lines.extend(_wrapped(line.strip(), "       "))
     from autograder.grading import rubric
-    extra_numbers = {item.number for item in rubric.ALL_ITEMS.values() if rubric.PARTS[item.part].extra_credit}
-    extra = [t for t in shown if t["number"] in extra_numbers]
-    base = [t for t in shown if t["number"] not in extra_numbers]
     not_listed = [t for t in results["tests"] if t not in shown]
-    total = (f"Total: {format_score(sum(t['score'] for t in base))} / "
-             f"{format_score(sum(t['max_score'] for t in base))}")
-    if extra:  # extra credit comes on top of the homework's maximum
-        total += (f" + extra credit {format_score(sum(t['score'] for t in extra))} / "
-                  f"{format_score(sum(t['max_score'] for t in extra))}")
+    total = f"Total: {rubric.totals_text(shown, format_score)}"  # extra credit comes on top of the homework's maximum
     if not_listed:
         n = len(not_listed)
         total += (f" (the checks listed; {count_phrase(n, 'more check')} not listed: --show-hidden lists "

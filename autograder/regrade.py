@@ -4,9 +4,11 @@ INPUT is what an instructor has at hand:
 
 * a folder of zips (``alice.zip``, ...): one student per zip, named by the zip's name;
 * a folder of student folders (``alice/``, ...): one student per folder;
-* Gradescope's "Export submissions" (the unzipped export): ``submission_<n>/`` folders and a
-  ``submission_metadata.yml`` that names each folder's student(s); a ``submission_metadata.yml`` inside a folder
-  works too.
+* Gradescope's "Export submissions" (the unzipped export, or the folder it was unzipped into): ``submission_<n>/``
+  folders and a ``submission_metadata.yml`` that names each folder's student(s); a ``submission_metadata.yml`` inside
+  a folder works too. A group submission is graded once and gives each member a row (the ``group`` column lists the
+  members); a folder holding only an upload Gradescope could not unpack is graded as that zip, so its reason is the
+  zip's own.
 
 Every submission is graded exactly as ``grade`` grades one (autograder.grading.submission.grade_path: a zip through
 the safe extraction, a folder copied with the same caps, links left out). Next to the CSV, in ``<csv stem>-regrade/``:
@@ -19,7 +21,8 @@ the safe extraction, a folder copied with the same caps, links left out). Next t
 * ``similarity.html`` with ``--similarity`` (copydetect, only if installed).
 
 The CSV has one row per student; its score columns are named ``<number> <rubric id> (/<max>)`` (``2.2 fc_backward
-(/6)``), scores rounded to two decimals. A submission that could not be graded (not a zip, unsafe, no code, the
+(/6)``), scores rounded to two decimals; ``total (/<homework maximum>)`` leaves extra credit out, and ``extra credit
+(/<its maximum>)`` holds it (the histogram and summary show the homework total the same way). A submission that could not be graded (not a zip, unsafe, no code, the
 grader failed) has empty score cells, ``status`` ``ungradable`` and the reason: never a zero that looks like a grade.
 A graded submission's ``status`` is ``graded``, or ``incomplete: solvers.py missing`` when files the homework asks for
 are not where check_submission.py looks (the rows that grade them say where they were found, e.g. solver.py).
@@ -55,6 +58,7 @@ class Submission:
     name: str = ""  # the student's name(s) where the input says (Gradescope's metadata)
     email: str = ""
     sid: str = ""
+    group: str = ""  # a group submission: every member's key ("asmith; bjones"); each member gets a row
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -120,13 +124,45 @@ def _safe_key(text: str) -> str:
     return key[:80]
 
 
-def _from_metadata(folder: Path, submitters: List[Dict[str, str]]) -> Submission:
-    names = "; ".join(s.get("name", "") for s in submitters if s.get("name"))
-    emails = "; ".join(s.get("email", "") for s in submitters if s.get("email"))
-    sids = "; ".join(s.get("sid", "") for s in submitters if s.get("sid"))
-    first = submitters[0] if submitters else {}
-    key = first.get("email", "").split("@")[0] or first.get("sid", "") or first.get("name", "") or folder.name
-    return Submission(_safe_key(key), folder, names, emails, sids)
+def _from_metadata(folder: Path, submitters: List[Dict[str, str]]) -> List[Submission]:
+    """One Submission per submitter of an exported folder (a group's members share the folder and its grade)."""
+    folder = _lone_zip(folder)
+    def key_of(s: Dict[str, str]) -> str:
+        return _safe_key(s.get("email", "").split("@")[0] or s.get("sid", "") or s.get("name", "") or folder.name)
+    if not submitters:
+        return [Submission(_safe_key(folder.name), folder)]
+    group = "; ".join(key_of(s) for s in submitters) if len(submitters) > 1 else ""
+    return [Submission(key_of(s), folder, s.get("name", ""), s.get("email", ""), s.get("sid", ""), group)
+            for s in submitters]
+
+
+def _lone_zip(folder: Path) -> Path:
+    """A submission folder that holds nothing but one zip (an upload Gradescope could not unpack, e.g. a corrupt
+    zip) is graded as that zip, so that the reason given is the zip's own ("not a readable zip"), not where files
+    sit."""
+    entries = _visible(folder.iterdir()) if folder.is_dir() else []
+    entries = [p for p in entries if p.name != METADATA]
+    if len(entries) == 1 and entries[0].is_file() and entries[0].suffix.lower() == ".zip":
+        return entries[0]
+    return folder
+
+
+def _export_root(folder: Path) -> Path:
+    """Where Gradescope's export is inside ``folder``: the folder itself, or the one folder it holds (down to three
+    levels: the export zip unpacks into a folder of its own, e.g. assignment_123_export/)."""
+    for _ in range(3):
+        entries = _visible(folder.iterdir())
+        if (folder / METADATA).is_file() or any(p.is_dir() and p.name.startswith("submission_") for p in entries):
+            return folder
+        folders = [p for p in entries if p.is_dir()]
+        if len(folders) != 1 or len(entries) != 1:
+            return folder
+        inner = _visible(folders[0].iterdir())
+        if not ((folders[0] / METADATA).is_file() or any(p.is_dir() and p.name.startswith("submission_")
+                                                          for p in inner)):
+            return folder
+        folder = folders[0]
+    return folder
 
 
 def _visible(entries) -> List[Path]:
@@ -138,6 +174,7 @@ def find_submissions(folder: Path) -> List[Submission]:
     folder = Path(folder)
     if not folder.is_dir():
         raise RegradeError(f"{folder} is not a folder")
+    folder = _export_root(folder)
     entries = _visible(folder.iterdir())
     exported = [p for p in entries if p.is_dir() and p.name.startswith("submission_")]
     found: List[Submission] = []
@@ -149,7 +186,7 @@ def find_submissions(folder: Path) -> List[Submission]:
             if submitters is None and (sub / METADATA).is_file():
                 inner = parse_metadata((sub / METADATA).read_text(errors="replace"))
                 submitters = inner.get("") or next(iter(inner.values()), [])
-            found.append(_from_metadata(sub, submitters or []))
+            found.extend(_from_metadata(sub, submitters or []))
     else:
         for path in entries:
             if path.is_file() and path.suffix.lower() == ".zip":
@@ -165,7 +202,7 @@ def find_submissions(folder: Path) -> List[Submission]:
     for sub in sorted(found, key=lambda s: (s.student, str(s.path))):
         seen[sub.student] += 1
         key = sub.student if seen[sub.student] == 1 else f"{sub.student}-{seen[sub.student]}"
-        unique.append(Submission(key, sub.path, sub.name, sub.email, sub.sid))
+        unique.append(Submission(key, sub.path, sub.name, sub.email, sub.sid, sub.group))
     return unique
 
 
@@ -334,10 +371,14 @@ def summary_markdown(graded: Dict[str, dict], ungradable: Dict[str, str], ids: S
     from autograder.grading import rubric
     n = len(graded)
     lines = ["# Regrade summary", "", f"{n} graded, {len(ungradable)} ungradable.", ""]
-    totals = [float(r["score"]) for r in graded.values()]
-    if totals:
-        lines += [f"Total (/{sum(rubric.RUBRIC[i].points for i in ids):g}): mean {statistics.mean(totals):.2f}, "
-                  f"median {statistics.median(totals):.2f}, min {min(totals):.2f}, max {max(totals):.2f}.", ""]
+    split = [rubric.split_totals(r["tests"]) for r in graded.values()]
+    homework_max = sum(rubric.RUBRIC[i].points for i in ids if not rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
+    extra_max = sum(rubric.RUBRIC[i].points for i in ids if rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
+    for label, at, maximum in (("Total", 0, homework_max), ("Extra credit, on top", 2, extra_max)):
+        totals = [s[at] for s in split]
+        if totals and maximum:
+            lines += [f"{label} (/{maximum:g}): mean {statistics.mean(totals):.2f}, median "
+                      f"{statistics.median(totals):.2f}, min {min(totals):.2f}, max {max(totals):.2f}.", ""]
     lines += ["## Per rubric row", "",
               "Full marks: score = max; for a 0-point (feedback only) row, the checks passed.", "",
               "| row | max | mean | median | full marks | most common failure message |", "|---|---|---|---|---|---|"]
@@ -501,13 +542,19 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
                            "(pip install copydetect); nothing was graded")
     ids = list(rubric.RUBRIC) if modules is None else runner.items_of(runner.graded_module_names(modules))
     ids = sorted(ids, key=lambda i: runner.number_key(rubric.RUBRIC[i].number))
-    maximum = sum(rubric.RUBRIC[i].points for i in ids)
+    # One convention everywhere: the homework's maximum, and extra credit in its own column on top.
+    maximum = sum(rubric.RUBRIC[i].points for i in ids if not rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
+    extra_max = sum(rubric.RUBRIC[i].points for i in ids if rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
     csv_path = Path(csv_path)
     out_dir = csv_path.parent / f"{csv_path.stem}-regrade"
     (out_dir / "students").mkdir(parents=True, exist_ok=True)
 
     cache = RegradeCache(Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "regrade")
-    prepared = [_prepare(sub, ids, modules, cache, use_cache) for sub in submissions]
+    # A group's members share one folder: it is graded once, and each member gets the group's row.
+    first_of_path: Dict[Path, Submission] = {}
+    for sub in submissions:
+        first_of_path.setdefault(sub.path, sub)
+    prepared = [_prepare(sub, ids, modules, cache, use_cache) for sub in first_of_path.values()]
     pending = [job for job in prepared if job.results is None and job.modules]
     reused = sum(len(job.cached) for job in prepared)
     print(f"{len(submissions)} submissions: {len(pending)} to grade; {reused} part gradings reused from the cache "
@@ -519,10 +566,12 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
         _run_local(pending, jobs)
     for job in prepared:
         _finish(job, ids, cache)
-    outcomes: Dict[str, Tuple[Optional[dict], str]] = {job.sub.student: (job.results, job.error) for job in prepared}
+    by_path = {job.sub.path: (job.results, job.error) for job in prepared}
+    outcomes: Dict[str, Tuple[Optional[dict], str]] = {sub.student: by_path[sub.path] for sub in submissions}
 
     columns = [column(i) for i in ids]
     total_col = f"total (/{maximum:g})"
+    extra_cols = [f"extra credit (/{extra_max:g})"] if extra_max else []
     rows, graded, ungradable = [], {}, {}
     for sub in submissions:
         results, error = outcomes[sub.student]
@@ -535,12 +584,13 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
                 (f"NOT GRADED: {reason}\n\n" if reason else "") + feedback_text(results), encoding="utf-8")
         else:
             (folder_out / "feedback.txt").write_text(f"NOT GRADED: {reason}\n", encoding="utf-8")
-        row = {"student": sub.student, "name": sub.name, "email": sub.email, "sid": sub.sid,
+        row = {"student": sub.student, "name": sub.name, "email": sub.email, "sid": sub.sid, "group": sub.group,
                "source": sub.path.name}
         if reason:
             ungradable[sub.student] = reason
             row.update({c: "" for c in columns})
             row.update({total_col: "", "status": "ungradable", "reason": reason.splitlines()[0][:300]})
+            row.update({c: "" for c in extra_cols})
         else:
             graded[sub.student] = results
             scores = {t["number"]: t["score"] for t in results["tests"]}
@@ -548,22 +598,24 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
                 number = rubric.RUBRIC[item_id].number
                 row[col] = _fmt(scores[number]) if number in scores else ""
             missing = results.get("extra_data", {}).get("missing_files") or []
-            row.update({total_col: _fmt(results["score"]),
+            homework, _, extra, _ = rubric.split_totals(results["tests"])
+            row.update({c: _fmt(extra) for c in extra_cols})
+            row.update({total_col: _fmt(homework),
                         "status": f"incomplete: {', '.join(missing)} missing" if missing else "graded",
                         "reason": ""})
         rows.append(row)
         print(f"{sub.student}: " + (f"UNGRADABLE ({reason.splitlines()[0][:120]})" if reason
-                                    else f"{row[total_col]} / {maximum:g}"), flush=True)
+                                    else rubric.totals_text(results["tests"], _fmt)), flush=True)
 
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student", "name", "email", "sid", "source"] + columns
-                                + [total_col, "status", "reason"])
+        writer = csv.DictWriter(handle, fieldnames=["student", "name", "email", "sid", "group", "source"] + columns
+                                + [total_col] + extra_cols + ["status", "reason"])
         writer.writeheader()
         writer.writerows(rows)
     summary = summary_markdown(graded, ungradable, ids)
     (out_dir / "summary.md").write_text(summary, encoding="utf-8")
-    histogram([float(r["score"]) for r in graded.values()], maximum, out_dir / "histogram.png")
+    histogram([rubric.split_totals(r["tests"])[0] for r in graded.values()], maximum, out_dir / "histogram.png")
     if similarity:
         similarity_report(submissions, out_dir / "similarity.html")
     print(summary)

@@ -33,7 +33,11 @@ def _cpu_model() -> str:
 
 
 def machine_line() -> str:
-    return f"{os.cpu_count()} cores ({_cpu_model()}), Python {platform.python_version()}, {platform.system()}"
+    from autograder import resources
+    threads = os.environ.get("OMP_NUM_THREADS")
+    return (f"{os.cpu_count()} cores ({_cpu_model()}), Python {platform.python_version()}, {platform.system()}; "
+            f"thread pools: {resources.usable_cpus()} usable CPU(s) (affinity and cgroup quota, "
+            f"autograder/resources.py), OMP_NUM_THREADS {threads if threads else 'unset (sized per process)'}")
 
 
 def table(rows: Sequence[Row]) -> str:

@@ -13,7 +13,7 @@ class counts n_c, class means m_c and the global mean m,
 """
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the plain bar: tqdm.auto warns "IProgress not found" in a notebook without ipywidgets
 
 
 def extract_features(model, layer_name, loader, channels=None, pool=None, device="cpu"):

@@ -39,8 +39,9 @@ def test_reference_suite_passes_and_catches_every_chaff(tmp_path, student_tree):
     score, max_score, output = grade_tests(tmp_path / "ref", (paths.KIT / "autograd" / "test_autograd.py").read_text(),
                                            student_tree)
     assert score == max_score, output
-    for description, _, _ in chaffs.CHAFFS.values():
-        assert f"caught: {description}" in output
+    # every buggy framework caught; a long list of what is right collapses to its count
+    assert f"all {len(chaffs.CHAFFS)} checks passed" in output or all(
+        f"caught: {description}" in output for description, _, _ in chaffs.CHAFFS.values()), output
 
 
 WEAK_SUITE = '''
@@ -72,7 +73,7 @@ def test_weak_suite_gets_the_share_it_catches_and_no_output(tmp_path, student_tr
     n = len(chaffs.CHAFFS)
     assert 0 < score < max_score, output
     assert f"caught: {chaffs.CHAFFS['broadcast_not_reduced'][0]}" in output
-    assert "not caught: a framework where Adam without bias correction" in output
+    assert "not caught: a framework where Adam leaves out the bias correction" in output
     assert score == pytest.approx(round(max_score * (n - output.count("not caught: ")) / n, 4)), output
     assert "SECRET-OUTPUT" not in output and "made_up_at_run_time" not in output
 

@@ -234,3 +234,26 @@ def test_part1_export_cell_saves_and_reloads_without_warnings(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr
     assert "same prediction as the model for 100.00 %" in done.stdout, done.stdout
+
+
+REDUCED_PARSE = 'os.environ.get("{name}", "").strip().lower() in ("1", "true", "yes", "on")'
+
+
+def test_every_reduced_switch_is_parsed_one_way_and_said_in_the_first_output():
+    """A *_REDUCED setting reads 1/true/yes/on (any case) as on and anything else as off, in every notebook, and the
+    notebook's first code cell says when a reduced run is on."""
+    from autograder import parts
+    checked = 0
+    for part in parts.PARTS.values():
+        for notebook in part.notebooks:
+            source = nbformat.read(paths.KIT / notebook.name, as_version=4)
+            code = [cell.source for cell in source.cells if cell.cell_type == "code"]
+            for name in notebook.settings:
+                if not name.endswith("_REDUCED"):
+                    continue
+                text = "\n".join(code)
+                assert REDUCED_PARSE.format(name=name) in text, f"{notebook.name}: {name} is parsed another way"
+                assert f'os.environ.get("{name}")' not in text and f"os.environ['{name}']" not in text
+                assert name in code[0] and ("REDUCED RUN" in code[0] or "reduced mode" in code[0]), notebook.name
+                checked += 1
+    assert checked >= 2

@@ -149,8 +149,8 @@ def test_regrade_a_folder_of_zips(graded_zips):
 def test_regrade_gradescope_export_layout(graded_zips, tmp_path):
     """The same four in Gradescope's export: submission_*/ folders and submission_metadata.yml naming students."""
     src = graded_zips[0] / "src"
-    export = tmp_path / "assignment_42_export"
-    export.mkdir()
+    export = tmp_path / "unpacked" / "assignment_42_export"  # the instructor points regrade at unpacked/
+    export.mkdir(parents=True)
     for number, name in ((101, "perfect"), (102, "stub"), (103, "bug")):
         target = export / f"submission_{number}"
         target.mkdir()
@@ -160,12 +160,20 @@ def test_regrade_gradescope_export_layout(graded_zips, tmp_path):
     (export / "submission_104" / "submission.zip").write_bytes(b"garbage")  # nothing gradable inside
     (export / "submission_metadata.yml").write_text(METADATA)
     csv_path = tmp_path / "grades.csv"
-    assert cli.main(["regrade", str(export), "--csv", str(csv_path), "--jobs", "1", "--modules", MODULE]) == 0
-    keys = {"perfect": "perfect", "stub": "stub", "bug": "bug", "corrupt": "corrupt"}  # from the e-mail addresses
-    _check_outputs(csv_path, keys)
+    assert cli.main(["regrade", str(tmp_path / "unpacked"), "--csv", str(csv_path), "--jobs", "1", "--modules",
+                     MODULE]) == 0
     rows = _rows(csv_path)
-    assert rows["bug"]["name"] == "Bea Bug; Partner Two" and rows["bug"]["sid"] == "103; 203"
+    # the group submission: one row per member, the same scores, the group named in its own column
+    assert set(rows) == {"perfect", "stub", "bug", "partner", "corrupt"}
+    bug, partner = rows.pop("bug"), rows.pop("partner")
+    assert bug["name"] == "Bea Bug" and partner["name"] == "Partner Two" and partner["sid"] == "203"
+    assert bug["group"] == partner["group"] == "bug; partner" and rows["perfect"]["group"] == ""
+    assert {k: v for k, v in bug.items() if k not in ("student", "name", "email", "sid")} == \
+        {k: v for k, v in partner.items() if k not in ("student", "name", "email", "sid")}
     assert rows["perfect"]["email"] == "perfect@school.edu" and rows["perfect"]["source"] == "submission_101"
+    # an upload Gradescope could not unpack: the zip's own reason, not "the files sit at the top of the zip"
+    assert rows["corrupt"]["status"] == "ungradable" and "top of the zip" not in rows["corrupt"]["reason"]
+    assert "zip" in rows["corrupt"]["reason"].lower(), rows["corrupt"]["reason"]
 
 
 def test_regrade_a_folder_of_student_folders_is_found(tmp_path):

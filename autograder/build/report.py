@@ -18,8 +18,14 @@ HEADER = ("The homework report: fill in every section, in this order (the Grades
           "the PDF.")
 
 
-def section_title(item: rubric.ReportItem) -> str:
-    return f"{item.number} {item.title} ({item.points:g} points)"
+def question(index: int, item: rubric.ReportItem) -> str:
+    """"Q5. part2: ... (rows 5.3/5.4)": questions are numbered Q1, Q2, ... so that they never read as the
+    autograder's row numbers, which they name in brackets."""
+    return f"Q{index}. {item.title} (rows {item.number})"
+
+
+def section_title(index: int, item: rubric.ReportItem) -> str:
+    return f"{question(index, item)} ({item.points:g} points)"
 
 
 def template_markdown() -> str:
@@ -29,8 +35,8 @@ def template_markdown() -> str:
              "Fill in each section below, in this order, one section per page, and export to PDF (e.g. "
              "`pandoc report-template.md -o report.pdf`, or use report-template.tex). Upload the PDF to the "
              "Gradescope *report* assignment and assign each section to its question.", ""]
-    for item in items:
-        lines += [f"## {section_title(item)}", ""]
+    for index, item in enumerate(items, start=1):
+        lines += [f"## {section_title(index, item)}", ""]
         lines += [f"- [ ] {ask}" for ask in item.asks]
         lines += [""]
         for name, source in item.figures:
@@ -63,10 +69,10 @@ def template_latex() -> str:
              r"\usepackage{graphicx}", r"\usepackage{amssymb}", r"\title{Homework report}",
              r"\author{Name \and Uniqname}", r"\begin{document}", r"\maketitle", "",
              "% One section per page, in this order: assign each to its question on Gradescope.", ""]
-    for index, item in enumerate(rubric.report_items()):
-        if index:
+    for index, item in enumerate(rubric.report_items(), start=1):
+        if index > 1:
             lines.append(r"\clearpage")
-        lines += [f"\\section*{{{_tex(section_title(item))}}}", r"\begin{itemize}"]
+        lines += [f"\\section*{{{_tex(section_title(index, item))}}}", r"\begin{itemize}"]
         lines += [f"  \\item[$\\square$] {_tex(ask)}" for ask in item.asks]
         lines += [r"\end{itemize}", ""]
         width = "0.48" if len(item.figures) > 1 else "0.7"
@@ -82,11 +88,11 @@ def manual_rubric_markdown() -> str:
     lines = ["| question | section of the report | points | full marks when the section shows |", "|---|---|---|---|"]
     for index, item in enumerate(rubric.report_items(), start=1):
         checklist = "<br>".join(f"☐ {ask}" for ask in item.asks)
-        lines.append(f"| {index} | {item.number} {item.title} | {item.points:g} | {checklist} |")
+        lines.append(f"| {index} | {question(index, item)} | {item.points:g} | {checklist} |")
     lines.append(f"| | **total** | **{rubric.report_points():g}** | |")
     return "\n".join(lines)
 
 
 def outline() -> List[tuple]:
     """(question title, points) in order: what the Gradescope outline, both templates and the manual rubric share."""
-    return [(f"{item.number} {item.title}", item.points) for item in rubric.report_items()]
+    return [(question(index, item), item.points) for index, item in enumerate(rubric.report_items(), start=1)]

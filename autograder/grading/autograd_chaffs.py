@@ -69,7 +69,7 @@ CHAFFS: Dict[str, Tuple[str, str, List[Tuple[str, str]]]] = {
                               "        return out")]),
     "sgd_dampened_momentum": ("SGD's momentum dampens the gradient by (1 - momentum)", "optim",
                               [("self.momentum * v + g", "self.momentum * v + (1.0 - self.momentum) * g")]),
-    "adam_no_bias_correction": ("Adam without bias correction", "optim",
+    "adam_no_bias_correction": ("Adam leaves out the bias correction", "optim",
                                 [("        m_hat = m / (1.0 - self.beta1 ** t)\n"
                                   "        v_hat = v / (1.0 - self.beta2 ** t)\n",
                                   "        m_hat = m\n        v_hat = v\n")]),

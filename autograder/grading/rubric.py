@@ -13,14 +13,14 @@ autograder/build/texts.py: after an edit, run ``python -m autograder build``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Tuple
 
 from autograder import parts
 from autograder.parts import Part, ReportItem, Row
 
 Item = Row  # a rubric row
 __all__ = ["Item", "Part", "ReportItem", "PARTS", "RUBRIC", "ALL_ITEMS", "THRESHOLDS", "TASKS", "SANDBOX_LIMITS",
-           "GRADING_WALL_SECONDS", "MIN_FIGURE_PIXELS", "NOTEBOOK_MEMORY_MB"]
+           "GRADING_WALL_SECONDS", "MIN_FIGURE_PIXELS", "NOTEBOOK_MEMORY_MB", "split_totals", "totals_text"]
 
 PARTS: Dict[str, Part] = parts.PARTS  # the same dict: a test that switches a part off there switches it off here
 
@@ -143,6 +143,26 @@ def total_points() -> float:
 
 def extra_credit_points() -> float:
     return sum(item.points for item in RUBRIC.values() if PARTS[item.part].extra_credit)
+
+
+def split_totals(tests: Iterable[dict]) -> Tuple[float, float, float, float]:
+    """(homework score, homework maximum, extra-credit score, extra-credit maximum) of Gradescope test rows: one
+    convention everywhere (grade table, Gradescope's summary, the regrade CSV, summary and histogram), the
+    homework's maximum without extra credit, which comes on top."""
+    extra = {item.number for item in ALL_ITEMS.values() if PARTS[item.part].extra_credit}
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for test in tests:
+        at = 2 if test.get("number") in extra else 0
+        totals[at] += float(test.get("score", 0.0))
+        totals[at + 1] += float(test.get("max_score", 0.0))
+    return totals[0], totals[1], totals[2], totals[3]
+
+
+def totals_text(tests: Iterable[dict], fmt: Callable[[float], str] = lambda x: f"{x:g}") -> str:
+    """"120 / 131 + extra credit 12 / 20" (the extra-credit half only when there are extra-credit rows)."""
+    score, maximum, extra, extra_max = split_totals(tests)
+    text = f"{fmt(score)} / {fmt(maximum)}"
+    return text + (f" + extra credit {fmt(extra)} / {fmt(extra_max)}" if extra_max else "")
 
 
 def number_key(number: str) -> Tuple[int, ...]:

@@ -284,10 +284,8 @@ def _top_output(rows: List[dict], notes: List[str]) -> str:
     """The summary students see at once: it depends on the visible rows only (no total that includes a hidden or
     later-shown row, from which its result could be worked out)."""
     shown = [r for r in rows if r.get("visibility", "visible") == "visible"]
-    total = sum(r["score"] for r in shown)
-    possible = sum(r["max_score"] for r in shown)
     label = "Autograder score" if len(shown) == len(rows) else "Score on the checks shown"
-    lines = [f"{label}: {format_score(total)} / {format_score(possible)}."]
+    lines = [f"{label}: {rubric.totals_text(shown, format_score)}."]
     lines += not_shown_lines(rows)
     lines += [f"Note: {note}" for note in sorted(notes)]
     return "\n".join(lines)

@@ -22,6 +22,9 @@ class _Item:
     problem: Optional[str]
 
 
+RIGHT_LISTED = 6  # sub-checks named in "right: ..."; more are counted
+
+
 @dataclass
 class Checks:
     """The weighted sub-checks of one graded test.
@@ -67,9 +70,12 @@ class Checks:
                 lines.append(item.problem)
         right = self.passed()
         if lines and right:
-            lines.append(f"  right: {', '.join(right)}.")
+            # a long list of what is right hides what is wrong: past RIGHT_LISTED names, a count
+            lines.append(f"  right: {', '.join(right)}." if len(right) <= RIGHT_LISTED else
+                         f"  right: {len(right)} of {len(self.items)} checks.")
         if not lines:
-            lines.append(f"{self.subject}: all checks passed ({', '.join(right)}).")
+            lines.append(f"{self.subject}: all checks passed ({', '.join(right)})." if len(right) <= RIGHT_LISTED
+                         else f"{self.subject}: all {len(right)} checks passed.")
         if not not_attempted_everywhere(self):  # hints about a stub's details would only distract
             lines.extend(f"  {note}" for note in self.notes)
         return "\n".join(lines)

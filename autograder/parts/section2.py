@@ -92,13 +92,12 @@ PART = Part(
                            r"batch size & epochs & optimizer & learning rate & weight decay & scheduler \\",
                            r"\hline", r" & & & & & \\", r"\hline", r"\end{tabular}", "",
                            r"Fashion-MNIST test accuracy: \dots\ \%"]),
-        ReportItem("6.1", "part2: two images, their predictions, and why img2 is wrong", 3, (
-            "the two images with their top predictions as part2.ipynb shows them (part2.ipynb writes no image file: "
-            "save or screenshot the two figures of its output)",
+        ReportItem("5.3/5.4", "part2: two images, their predictions, and why img2 is wrong", 3, (
+            "the two images part2.ipynb classified (img1.png and img2.png, which it saves beside itself) with the top "
+            "predictions it prints for each",
             "why the network gets img2 wrong (e.g. a class that is not among ImageNet's 1000, an unusual view, "
             "several objects)"),
-            figures=(("part2-img1.png", "saved from part2.ipynb's output"),
-                     ("part2-img2.png", "saved from part2.ipynb's output")),
+            figures=(("img1.png", "saved by part2.ipynb"), ("img2.png", "saved by part2.ipynb")),
             markdown=lambda: ["img1 (name): label (p = ...)  ", "img2 (name): label (p = ...)", "",
                               "Why img2 is wrong: ..."],
             latex=lambda: [r"img1 (name): label ($p = \dots$)\\", r"img2 (name): label ($p = \dots$)", "",
