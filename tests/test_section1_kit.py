@@ -630,3 +630,18 @@ def test_gradcheck_classifier_catches_a_consistent_wrong_network(tmp_path):
     assert re.search(r"^TwoLayerNet.forward scores vs FC -> ReLU -> FC: max relative error \S+ \(tolerance 1e-07\); "
                      r"worst at \[\d+, \d+\]: expected \S+, got \S+ FAIL$", out, re.MULTILINE), out
     assert re.search(r"^TwoLayerNet grad W1: .* PASS$", out, re.MULTILINE), out
+
+
+def test_gradcheck_classifier_names_fc_backward_when_the_layers_are_the_cause(tmp_path, student_kit):
+    """A bias gradient averaged instead of summed in fc_backward: the classifier check says to fix fc_backward first,
+    as the grader's knock-on message does."""
+    kit = student_kit_with_reference(tmp_path, student_kit, "neuralnet/layers.py", "neuralnet/two_layer_net.py",
+                                     "neuralnet/train.py")
+    layers = kit / "neuralnet" / "layers.py"
+    text = layers.read_text()
+    assert text.count("    grad_b = grad_out.sum(axis=0)") == 1
+    layers.write_text(text.replace("    grad_b = grad_out.sum(axis=0)", "    grad_b = grad_out.mean(axis=0)"))
+    result = run_script(kit, "neuralnet/gradcheck_classifier.py")
+    assert result.returncode == 1
+    assert "cause first: fc_backward in layers.py fails its own gradient check" in result.stdout, result.stdout
+    assert "overall: FAIL (start with fc_backward)" in result.stdout

@@ -64,6 +64,8 @@ def inputs_hash(kit_dir: Path, step: Optional[Step] = None) -> str:
     digest = hashlib.sha256()
     for name in keyed_environment():
         digest.update(f"{name}={os.environ.get(name, '')}".encode() + b"\0")
+    if step is not None:  # a step switched to reduced-by-default (or back) never reuses the other mode's result
+        digest.update(f"reduced_by_default={step.reduced_by_default}".encode() + b"\0")
     for relative in kit_files(kit_dir):
         if step is not None and not _is_input(step, relative):
             continue

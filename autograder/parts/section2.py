@@ -72,8 +72,10 @@ PART = Part(
     limits={"export": TORCH_LIMITS},
     notebooks=(PART1, PART2),
     steps=(
+        # Reduced by default (PART1_MAX_EPOCHS=2: about 88 % test accuracy, above 5.2's full-marks threshold): the
+        # build and CI stay short; DLKIT_FULL_NOTEBOOKS=1 (and `python -m bench --only part1`) run the full 6 epochs.
         Step("part1", (("part1.ipynb", "part1.ipynb"), ("part1_model.pt", "part1_model.pt")), inputs=("part1.ipynb",),
-             datasets=("fashion_mnist",), notebook=PART1),
+             datasets=("fashion_mnist",), notebook=PART1, reduced_by_default=True),
         Step("part2", (("part2.ipynb", "part2.ipynb"), ("img1.png", "img1.png"), ("img2.png", "img2.png")),
              inputs=("part2.ipynb", "imagenet_class_index.json"), notebook=PART2),
     ),
