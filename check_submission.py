@@ -484,20 +484,32 @@ def sort_files(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
     found_elsewhere = _files_below(folder)
     missing = missing_files(folder, found_elsewhere)
     for name in REQUIRED_FILES:
-        path = folder / name
         if name in missing:
             incomplete.append(f"{missing[name]} {consequence(name)}")
-        elif path.stat().st_size == 0:
-            incomplete.append(f"{name} is empty. {consequence(name)}")
-        elif name in NOTEBOOKS:
-            for line in check_notebook(path):
-                if "not a readable notebook" in line:
-                    blocking.append(line)
-                else:
-                    incomplete.append(f"{line} The grader runs your notebook itself; people reading it see only what "
-                                      "you saved.")
-    blocking.extend(_odd_extras(folder, found_elsewhere))
+        else:
+            file_blocking, file_incomplete = sort_file(name, folder / name, check_size=False)
+            blocking += file_blocking
+            incomplete += [line if " is empty." in line else f"{line} The grader runs your notebook itself; people "
+                           "reading it see only what you saved." for line in file_incomplete]
+    blocking.extend(_odd_extras(folder, found_elsewhere))  # sizes are checked there, with every other file's
     return blocking, incomplete
+
+
+def sort_file(name: str, path: Path, shown: str | None = None, check_size: bool = True) -> tuple[list[str], list[str]]:
+    """(blocking, incomplete) for one handed-in file that is there (``shown``: how to name it, default ``name``):
+    a notebook that is not JSON or (with ``check_size``) a file over the size limit blocks; an empty file or a
+    notebook not run or ending in an error is incomplete."""
+    shown = shown or name
+    size = path.stat().st_size
+    if size == 0:
+        return [], [f"{shown} is empty. {consequence(name)}".rstrip()]
+    if check_size and size > MAX_FILE_BYTES:
+        return [f"{shown} is {_format_size(size)}; files over {_format_size(MAX_FILE_BYTES)} are not accepted."], []
+    if name not in NOTEBOOKS:
+        return [], []
+    lines = check_notebook(path)
+    unreadable = [line for line in lines if "not a readable notebook" in line]
+    return unreadable, [line for line in lines if line not in unreadable]
 
 
 def consequence(name: str) -> str:
@@ -697,19 +709,19 @@ def main(argv: list[str] | None = None) -> int:
     blocking, incomplete = sort_zip(args.zip, args.uniqname, match_zip_name=True)
     problems = blocking + (incomplete if args.complete else [])
     if problems:
-        print(f"{args.zip} has {_count(len(problems), 'problem')}:")
+        print(f"{args.zip} has {plural_count(len(problems), 'problem')}:")
         for problem in problems:
             print(f"  - {problem}")
         later = [line for line in incomplete if line not in problems]
         if later:
-            print(f"Not there yet either ({_count(len(later), 'item')}; these alone would not stop the zip):")
+            print(f"Not there yet either ({plural_count(len(later), 'item')}; these alone would not stop the zip):")
             for line in later:
                 print(f"  - {line}")
         print(f"Fix {'them' if len(problems) != 1 else 'it'} and check again before uploading.")
         return 1
     if incomplete:
         print(f"{args.zip} can be uploaded; Gradescope grades what is there. Not there yet "
-              f"({_count(len(incomplete), 'item')}):")
+              f"({plural_count(len(incomplete), 'item')}):")
         for line in incomplete:
             print(f"  - {line}")
     else:
@@ -720,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _count(n: int, noun: str) -> str:
+def plural_count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 

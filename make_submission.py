@@ -29,6 +29,8 @@ if str(_HERE) not in sys.path:
 
 import check_submission  # noqa: E402  (needs the sys.path line above)
 
+_count = check_submission.plural_count  # "1 problem", "3 items": one wording for both tools
+
 
 def missing_files(kit_root: Path) -> list[str]:
     """One line per required file absent from the kit: where it should be, how to produce it and the rows it costs."""
@@ -47,18 +49,10 @@ def sort_problems(kit_root: Path) -> tuple[list[str], list[str]]:
     incomplete = missing_files(kit_root)
     for name in check_submission.REQUIRED_FILES:
         relative = check_submission.KIT_SOURCES[name][0]
-        path = kit_root / relative
-        if not path.is_file():
-            continue  # reported by missing_files
-        size = path.stat().st_size
-        if size == 0:
-            incomplete.append(f"{relative} is empty. {check_submission.consequence(name)}".rstrip())
-        elif size > check_submission.MAX_FILE_BYTES:
-            blocking.append(f"{relative} is {size / check_submission.MIB:.0f} MB; files over "
-                            f"{check_submission.MAX_FILE_BYTES // check_submission.MIB} MB are not accepted.")
-        elif name in check_submission.NOTEBOOKS:
-            for line in check_submission.check_notebook(path):
-                (blocking if "not a readable notebook" in line else incomplete).append(line)
+        if (kit_root / relative).is_file():  # a missing one is reported by missing_files
+            file_blocking, file_incomplete = check_submission.sort_file(name, kit_root / relative, relative)
+            blocking += file_blocking
+            incomplete += file_incomplete
     return blocking, incomplete
 
 
@@ -84,10 +78,6 @@ def write_zip(kit_root: Path, uniqname: str, out: Path) -> None:
     finally:
         if os.path.exists(temp_name):
             os.remove(temp_name)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def main(argv: list[str] | None = None) -> int:

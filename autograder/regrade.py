@@ -372,8 +372,7 @@ def summary_markdown(graded: Dict[str, dict], ungradable: Dict[str, str], ids: S
     n = len(graded)
     lines = ["# Regrade summary", "", f"{n} graded, {len(ungradable)} ungradable.", ""]
     split = [rubric.split_totals(r["tests"]) for r in graded.values()]
-    homework_max = sum(rubric.RUBRIC[i].points for i in ids if not rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
-    extra_max = sum(rubric.RUBRIC[i].points for i in ids if rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
+    homework_max, extra_max = rubric.maxima(ids)
     for label, at, maximum in (("Total", 0, homework_max), ("Extra credit, on top", 2, extra_max)):
         totals = [s[at] for s in split]
         if totals and maximum:
@@ -543,8 +542,7 @@ def regrade(folder: Path, csv_path: Path, jobs: int = 2, modules: Optional[List[
     ids = list(rubric.RUBRIC) if modules is None else runner.items_of(runner.graded_module_names(modules))
     ids = sorted(ids, key=lambda i: runner.number_key(rubric.RUBRIC[i].number))
     # One convention everywhere: the homework's maximum, and extra credit in its own column on top.
-    maximum = sum(rubric.RUBRIC[i].points for i in ids if not rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
-    extra_max = sum(rubric.RUBRIC[i].points for i in ids if rubric.PARTS[rubric.RUBRIC[i].part].extra_credit)
+    maximum, extra_max = rubric.maxima(ids)
     csv_path = Path(csv_path)
     out_dir = csv_path.parent / f"{csv_path.stem}-regrade"
     (out_dir / "students").mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from autograder.parts import Part, ReportItem, Row
 
 Item = Row  # a rubric row
 __all__ = ["Item", "Part", "ReportItem", "PARTS", "RUBRIC", "ALL_ITEMS", "THRESHOLDS", "TASKS", "SANDBOX_LIMITS",
-           "GRADING_WALL_SECONDS", "MIN_FIGURE_PIXELS", "NOTEBOOK_MEMORY_MB", "split_totals", "totals_text"]
+           "GRADING_WALL_SECONDS", "MIN_FIGURE_PIXELS", "NOTEBOOK_MEMORY_MB", "split_totals", "totals_text", "maxima"]
 
 PARTS: Dict[str, Part] = parts.PARTS  # the same dict: a test that switches a part off there switches it off here
 
@@ -156,6 +156,13 @@ def split_totals(tests: Iterable[dict]) -> Tuple[float, float, float, float]:
         totals[at] += float(test.get("score", 0.0))
         totals[at + 1] += float(test.get("max_score", 0.0))
     return totals[0], totals[1], totals[2], totals[3]
+
+
+def maxima(ids: Iterable[str]) -> Tuple[float, float]:
+    """(homework maximum, extra-credit maximum) of the rows ``ids`` (rubric ids)."""
+    homework = sum(RUBRIC[i].points for i in ids if not PARTS[RUBRIC[i].part].extra_credit)
+    extra = sum(RUBRIC[i].points for i in ids if PARTS[RUBRIC[i].part].extra_credit)
+    return homework, extra
 
 
 def totals_text(tests: Iterable[dict], fmt: Callable[[float], str] = lambda x: f"{x:g}") -> str:

@@ -22,7 +22,8 @@ from typing import Optional
 import numpy as np
 
 from autograder.grading import section3a_reference
-from autograder.grading.compare import compare_array, compare_scalar, outcome_problem, relative_error
+from autograder.grading.compare import (_as_number_array, compare_array, compare_scalar, outcome_problem,
+                                       relative_error)
 from autograder.grading.scoring import Checks, finish
 from autograder.grading.checks import GradedTestCase, graded
 from autograder.grading.harness import section3a_procedures as procedures
@@ -59,13 +60,8 @@ def _variance_cases(rng) -> list:
 
 def _number(value) -> Optional[float]:
     """A returned single real number as a float (a Python or numpy scalar, a 0-d or 1-element array); else None."""
-    if isinstance(value, (bool, str)) or value is None:
-        return None
-    try:
-        arr = np.asarray(value)
-    except Exception:  # noqa: BLE001 -- anything else is not a number
-        return None
-    if arr.size != 1 or arr.dtype.kind not in "iuf":
+    arr, problem = _as_number_array(value)
+    if problem or arr.size != 1 or arr.dtype.kind not in "iuf":
         return None
     return float(arr.reshape(-1)[0])
 
